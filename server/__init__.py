@@ -1,0 +1,1 @@
+"""Standin: a stateful reference server for three vendor APIs, driven by their OpenAPI documents."""

@@ -1,0 +1,144 @@
+"""What every vendor package hands the engine: the `Api` record, `ApiError`, and request context.
+
+The engine mounts an `Api`, renders every error through `Api.render`, and gives handlers the
+running `Runtime` (store, seed, clock) through `runtime()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import connexion
+from starlette.responses import Response
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+# Generic error kinds and their usual status; a vendor's renderer may choose another status.
+KIND_STATUS = {
+    "bad_request": 400,
+    "malformed": 400,
+    "invalid": 422,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "unsupported_media_type": 415,
+    "rate_limited": 429,
+    "server_error": 500,
+    "not_implemented": 501,
+}
+
+
+@dataclass(slots=True)
+class Violation:
+    """One failed rule of a request: where (body pointer or parameter name), which rule, the value."""
+
+    location: str  # "body", "query", "path", "header"
+    path: tuple  # JSON path inside the body, or (parameter name,)
+    rule: str  # jsonschema keyword that failed: required, type, format, enum, minimum, ...
+    message: str
+    value: Any = None
+    schema: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return "/".join(str(p) for p in self.path)
+
+
+class ApiError(Exception):
+    """Raised by handlers, security and validation; rendered into the vendor's own error body."""
+
+    def __init__(
+        self,
+        kind: str,
+        detail: str = "",
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        violations: list[Violation] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict | None = None,
+    ):
+        super().__init__(detail or kind)
+        self.kind = kind
+        self.detail = detail
+        self.field = field
+        self.status_code = status or KIND_STATUS.get(kind, 400)
+        self.violations = violations or []
+        self.headers = headers or {}
+        self.extra = extra or {}
+        self.path = ""  # the request path, set by the engine before rendering
+
+
+@dataclass(slots=True)
+class Reply:
+    """A rendered response: status, body (dict/list/str/bytes/None), headers."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def encode(self) -> bytes:
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return dumps(self.body).encode()
+
+
+def respond(status: int, body: Any = None, content_type: str = "application/json", headers: dict | None = None):
+    """A finished response, serialized once here and passed through connexion untouched."""
+    reply = Reply(status, body, headers or {}, content_type)
+    return Response(reply.encode(), status, reply.headers, media_type=None if body is None else content_type)
+
+
+def dumps(body: Any) -> str:
+    """Compact JSON, as the vendors send it."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class RatePolicy:
+    """Requests allowed per window for one client key (e.g. a registered OAuth application)."""
+
+    limit: int
+    window: int = 60
+    key: Callable[[dict[str, str]], str | None] = lambda headers: None
+
+
+@dataclass(slots=True)
+class Api:
+    """One vendor API as the engine sees it."""
+
+    name: str  # spec stem, URL prefix, fixtures module and vendor package share it
+    handlers: ModuleType  # functions named by operationId
+    render: Callable[[ApiError], Reply]  # the vendor's error format
+    demo: dict  # demo tenant and credentials, shown by /_standin/apis and at start-up
+    strict_query: tuple[str, ...] = ()  # unknown query parameters starting so are errors ("" = all)
+    rate: RatePolicy | None = None
+    title: str = ""
+
+    @property
+    def spec_path(self) -> Path:
+        return SPECS / f"{self.name}.yaml"
+
+
+def runtime():
+    """The Runtime serving the current request (store, seed, clock), set by the engine per app."""
+    return connexion.request.scope["standin"]
+
+
+def json_body(body: Any) -> Any:
+    """The parsed body: connexion hands raw bytes when the request named no Content-Type."""
+    if isinstance(body, (bytes, bytearray)):
+        return json.loads(body or b"null")
+    return body

@@ -1,0 +1,185 @@
+"""Composition: the only place that knows every API. Builds the connexion app and its Runtime."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+import connexion
+import yaml
+from connexion.jsonifier import Jsonifier
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+
+import fixtures
+from server import errors
+from server.api import SPECS, Api, ApiError, Reply
+from server.limits import RateLimiter
+from server.store import Store
+
+# Every vendor API, in the order they are listed; `--api NAME` picks one. A vendor package not
+# built yet is simply absent.
+API_NAMES = [n for n in ("productive", "ibuildapp", "resourceguru") if (SPECS.parent / "server/vendors" / n).is_dir()
+             and (SPECS / f"{n}.yaml").exists()]
+ADMIN_PREFIX = "/_standin"
+EXPOSED = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "Location", "Link"]
+
+
+def load_api(name: str) -> Api:
+    return importlib.import_module(f"server.vendors.{name}").API
+
+
+def load_spec(name: str) -> dict:
+    """Specs are passed to connexion as dicts: a file would go through Jinja2 and lose `{{ }}`."""
+    with open(SPECS / f"{name}.yaml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _route_table(spec: dict, prefix: str) -> list[tuple[re.Pattern, list[str]]]:
+    table = []
+    for template, item in spec.get("paths", {}).items():
+        pattern = re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
+        methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "patch", "delete"})
+        table.append((re.compile(f"^{re.escape(prefix)}{pattern}/?$"), methods))
+    return table
+
+
+@dataclass
+class Runtime:
+    """Everything a request may need: the store, the mounted APIs, the seed, the limiter."""
+
+    apis: list[Api]
+    prefixes: dict[str, str]  # api name -> URL prefix ("" when served at the root)
+    seed: int = 0
+    scale: int = 1
+    rate_limit: int | None = None  # overrides every API's limit; 0 switches limiting off
+    store: Store = field(default_factory=Store)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    started: float = field(default_factory=time.time)
+    routes: dict[str, list] = field(default_factory=dict)
+    _snapshot: tuple | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the seeded state: cheap restore, or a new seeding when the seed changes."""
+        self.limiter.reset()
+        if seed is None or (seed == self.seed and self._snapshot is not None):
+            self.store.restore(self._snapshot)
+            return
+        self.seed = seed
+        self.store.clear()
+        fixtures.seed_all(self.store, seed, [a.name for a in self.apis], self.scale)
+        self._snapshot = self.store.snapshot()
+
+    def owner(self, path: str) -> Api | None:
+        """The API whose prefix owns the path (longest prefix first); None for the control API."""
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return None
+        for api in sorted(self.apis, key=lambda a: -len(self.prefixes[a.name])):
+            prefix = self.prefixes[api.name]
+            if not prefix or path == prefix or path.startswith(prefix + "/"):
+                return api
+        return None
+
+    def allowed_methods(self, path: str) -> list[str]:
+        api = self.owner(path)
+        for pattern, methods in self.routes.get(api.name if api else "admin", []):
+            if pattern.match(path):
+                return methods
+        return []
+
+    def render_error(self, path: str, error: ApiError) -> Reply:
+        error.path = path
+        api = self.owner(path)
+        if api is None:
+            from server import admin
+
+            return admin.render(error)
+        return api.render(error)
+
+
+class EngineMiddleware:
+    """Outside connexion's exception handling: binds the Runtime, meters clients, adds rate headers."""
+
+    def __init__(self, app, runtime: Runtime) -> None:
+        self.app, self.runtime = app, runtime
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        scope["standin"] = rt = self.runtime
+        api = rt.owner(scope["path"])
+        if api is None or api.rate is None or rt.rate_limit == 0:
+            return await self.app(scope, receive, send)
+        limit = rt.rate_limit or api.rate.limit
+        client = api.rate.key(dict(Headers(scope=scope))) or "anonymous"
+        budget = rt.limiter.hit((api.name, client), limit, api.rate.window)
+        rate_headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(budget.remaining, 0))}
+        if budget.exhausted:
+            rate_headers["Retry-After"] = str(budget.retry_after)
+            error = ApiError("rate_limited", "Rate limit exceeded", headers=rate_headers)
+            reply = rt.render_error(scope["path"], error)
+            return await _send_reply(send, reply)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(rate_headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _send_reply(send, reply: Reply) -> None:
+    body = reply.encode()
+    headers = {"content-type": reply.content_type, "content-length": str(len(body)), **reply.headers}
+    raw = [(k.lower().encode(), str(v).encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    apis: list[str] | None = None,
+    *,
+    seed: int = 0,
+    root: bool = False,
+    scale: int = 1,
+    rate_limit: int | None = None,
+) -> connexion.AsyncApp:
+    """The ASGI app: each API under its prefix (or one API at the root), plus the control API."""
+    from server import admin
+
+    names = apis or API_NAMES
+    mounted = [load_api(n) for n in names]
+    prefixes = {a.name: ("" if root else f"/{a.name}") for a in mounted}
+    runtime = Runtime(mounted, prefixes, scale=scale, rate_limit=rate_limit)
+    runtime.reset(seed)
+
+    app = connexion.AsyncApp(__name__, jsonifier=Jsonifier(json, separators=(",", ":")))
+    options = dict(
+        pythonic_params=True,
+        validate_responses=False,
+        uri_parser_class=errors.SafeURIParser,
+        swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
+    )
+    for api in mounted:
+        spec = load_spec(api.name)
+        runtime.routes[api.name] = _route_table(spec, prefixes[api.name])
+        resolver = Resolver(function_resolver=lambda op, h=api.handlers: getattr(h, op))
+        app.add_api(spec, base_path=prefixes[api.name], name=api.name, resolver=resolver,
+                    validator_map=errors.validator_map(api.strict_query), **options)
+    admin_spec = load_spec("admin")
+    runtime.routes["admin"] = _route_table(admin_spec, ADMIN_PREFIX)
+    app.add_api(admin_spec, base_path=ADMIN_PREFIX, name="admin",
+                resolver=Resolver(function_resolver=lambda op: getattr(admin, op)),
+                validator_map=errors.validator_map(("",)), **options)
+    errors.install(app)
+    app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
+    app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, allow_origins=["*"],
+                       allow_methods=["*"], allow_headers=["*"], expose_headers=EXPOSED, max_age=600)
+    app.runtime = runtime
+    return app

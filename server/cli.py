@@ -1,0 +1,47 @@
+"""`standin serve` and `standin contract`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from server.app import API_NAMES
+
+
+def serve(args) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    names = [args.api] if args.api else API_NAMES
+    app = create_app(names, seed=args.seed, root=bool(args.api), scale=args.scale, rate_limit=args.rate_limit)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Standin on {base}  (seed {args.seed}; control API {base}/_standin/apis)")
+    for api in app.runtime.apis:
+        prefix = app.runtime.prefixes[api.name]
+        print(f"  {api.title:<28} {base}{prefix or '/'}")
+        for key, value in api.demo.items():
+            print(f"      {key}: {value}")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="standin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve every API (or one, at the root) with seeded state")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--api", choices=API_NAMES, help="serve this one API at the root, with the vendor's exact paths")
+    p.add_argument("--scale", type=int, default=1, help="multiply the fixture volume")
+    p.add_argument("--rate-limit", type=int, default=None, help="requests per minute per client; 0 turns limits off")
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(func=serve)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

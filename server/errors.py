@@ -1,0 +1,186 @@
+"""Request validation that reports every failing field, and the one exception handler.
+
+Connexion's defaults stop at the first error and answer problem+json. Here the validators
+collect every violation as `Violation`s and raise `ApiError`; the handler finds the API that
+owns the path and renders the error in that vendor's own format. Nothing reaches the client
+as a traceback: unknown exceptions become the vendor's 500 body and are logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from functools import cached_property
+
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import (
+    BadRequestProblem,
+    ExtraParameterProblem,
+    ProblemException,
+    UnsupportedMediaTypeProblem,
+)
+from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionResponse
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATORS
+from connexion.validators import FormDataValidator, JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, FormatChecker
+from starlette.exceptions import HTTPException
+
+from server.api import ApiError, Violation
+
+log = logging.getLogger("standin")
+# Every format jsonschema knows (Draft 4's own checker skips `date`, which the vendors use).
+FORMATS = FormatChecker()
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
+    """jsonschema errors -> Violations, sorted by path, a missing property named in the path."""
+    out = []
+    for e in errors:
+        path = prefix + tuple(e.absolute_path)
+        if e.validator == "required" and (m := _REQUIRED.match(e.message)):
+            path += (m.group(1),)
+        out.append(Violation(location, path, str(e.validator), e.message, e.instance, e.schema))
+    return sorted(out, key=lambda v: [str(p) for p in v.path])
+
+
+class BodyValidator(JSONRequestBodyValidator):
+    """JSON bodies: undecodable or malformed → 'malformed'; schema failures → every violation."""
+
+    @cached_property
+    def _validator(self):
+        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+
+    async def _parse(self, stream, scope):
+        raw = b"".join([chunk async for chunk in stream])
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw.decode(self._encoding))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise ApiError("malformed", f"The request body is not valid JSON: {e}") from None
+
+    def _validate(self, body):
+        if body is None and not self._nullable:
+            raise ApiError("malformed", "The request body must not be empty")
+        found = violations(self._validator.iter_errors(body), "body")
+        if found:
+            raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
+        return body
+
+
+class FormValidator(FormDataValidator):
+    """Form bodies (OAuth token requests) report violations the same way as JSON bodies."""
+
+    @cached_property
+    def _validator(self):
+        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+
+    def _validate(self, body):
+        found = violations(self._validator.iter_errors(body), "body")
+        if found:
+            raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
+        return body
+
+
+class SafeURIParser(OpenAPIURIParser):
+    """Query strings connexion's parser chokes on (deepObject nested too deep) are bad input, not 500s."""
+
+    def resolve_query(self, query_data):
+        try:
+            return super().resolve_query(query_data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ApiError("bad_request", f"The query string cannot be parsed: {e}") from None
+
+
+class ParamValidator(ParameterValidator):
+    """Path, query and header parameters: every violation, named by parameter."""
+
+    _compiled: dict[int, Draft4Validator] = {}
+    strict_prefixes: tuple[str, ...] = ()
+
+    def _check(self, location: str, param: dict, value) -> list[Violation]:
+        if value is None:
+            if param.get("required"):
+                return [Violation(location, (param["name"],), "required", f"{param['name']} is required")]
+            return []
+        if param.get("schema", {}).get("nullable") and value in ("null", "None"):
+            return []
+        key = id(param)
+        validator = self._compiled.get(key)
+        if validator is None:
+            validator = self._compiled[key] = Draft4Validator(param.get("schema", {}), format_checker=FORMATS)
+        return violations(validator.iter_errors(value), location, (param["name"],))
+
+    def validate_request(self, request):
+        found: list[Violation] = []
+        if self.strict_prefixes:
+            extra = self.validate_query_parameter_list(request, security_params=self.security_query_params)
+            extra = {name for name in extra if name.startswith(self.strict_prefixes)}
+            if extra:
+                raise ApiError("unknown_parameter", "Unknown query parameter", extra={"names": sorted(extra)})
+        for param in self.parameters.get("query", []):
+            found += self._check("query", param, request.query_params.get(param["name"]))
+        for param in self.parameters.get("path", []):
+            found += self._check("path", param, request.path_params.get(param["name"].replace("-", "_")))
+        for param in self.parameters.get("header", []):
+            found += self._check("header", param, request.headers.get(param["name"]))
+        if found:
+            raise ApiError("invalid", "Invalid parameters", violations=found)
+
+
+BODY_VALIDATORS = MediaTypeDict(
+    {
+        **CONNEXION_VALIDATORS["body"],
+        "*/*json": BodyValidator,
+        "application/x-www-form-urlencoded": FormValidator,
+    }
+)
+
+
+def validator_map(strict_prefixes: tuple[str, ...] = ()) -> dict:
+    """Validators for one mounted API; unknown query names with these prefixes are errors."""
+    params = type("ParamValidator", (ParamValidator,), {"strict_prefixes": strict_prefixes})
+    return {"parameter": params, "body": BODY_VALIDATORS}
+
+_PROBLEM_KINDS = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                  405: "method_not_allowed", 415: "unsupported_media_type"}
+
+
+def as_api_error(exc: Exception, runtime, path: str) -> ApiError:
+    """Any exception raised on the way to a handler, as an ApiError the vendor can render."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ExtraParameterProblem):
+        return ApiError("unknown_parameter", exc.detail)
+    if isinstance(exc, UnsupportedMediaTypeProblem):
+        return ApiError("unsupported_media_type", exc.detail or "Unsupported media type")
+    if isinstance(exc, BadRequestProblem):
+        return ApiError("malformed", exc.detail or "Bad request")
+    if isinstance(exc, (ProblemException, HTTPException)):
+        status = exc.status_code
+        kind = _PROBLEM_KINDS.get(status, "server_error" if status >= 500 else "bad_request")
+        headers = {}
+        if status == 405:
+            headers["Allow"] = ", ".join(runtime.allowed_methods(path))
+        return ApiError(kind, str(getattr(exc, "detail", "") or ""), status=status, headers=headers)
+    log.error("unhandled error on %s", path, exc_info=exc)
+    return ApiError("server_error", "Internal server error")
+
+
+async def handle(request, exc: Exception) -> ConnexionResponse:
+    """The one exception handler: the owning vendor renders every error."""
+    runtime = request.scope["standin"]
+    path = request.scope.get("path", "")
+    reply = runtime.render_error(path, as_api_error(exc, runtime, path))
+    return ConnexionResponse(
+        status_code=reply.status, mimetype=reply.content_type, body=reply.encode(), headers=reply.headers
+    )
+
+
+def install(app) -> None:
+    for key in (ApiError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(key, handle)

@@ -1,0 +1,197 @@
+"""Productive operations, named by operationId. Validation against the spec has already run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import connexion
+from connexion.context import context
+
+from server.api import ApiError, Violation, json_body, respond, runtime
+from server.vendors.productive import jsonapi
+from server.vendors.productive.jsonapi import CONTENT_TYPE, KINDS
+
+
+
+def _tenant() -> str:
+    return str(context["token_info"]["organizationId"]["organization_id"])
+
+
+def _ids(value: str) -> set[int]:
+    return {int(x) for x in value.split(",")}
+
+
+def _on_or_after(field: str):
+    return lambda day: lambda r: r[field] >= day
+
+
+def _on_or_before(field: str):
+    return lambda day: lambda r: r[field] <= day
+
+
+# filter[name] -> predicate factory; the spec lists the same names, anything else is 400 Unsupported Filter.
+FILTERS = {
+    "widgets": {
+        "id": lambda v: lambda r, ids=_ids(v): r["id"] in ids,
+        "dashboard_id": lambda v: lambda r, ids=_ids(v): r["dashboard_id"] in ids,
+        "report_layout_id": lambda v: lambda r, ids=_ids(v): r["report_layout_id"] in ids,
+    },
+    "entitlements": {
+        "id": lambda v: lambda r, ids=_ids(v): r["id"] in ids,
+        "person_id": lambda v: lambda r, ids=_ids(v): r["person_id"] in ids,
+        "event_id": lambda v: lambda r, ids=_ids(v): r["event_id"] in ids,
+        "start_date": _on_or_after("end_date"),
+        "end_date": _on_or_before("start_date"),
+    },
+}
+
+
+def _document(type_: str, record: dict, status: int = 200):
+    rt, tenant = runtime(), _tenant()
+    kind = KINDS[type_]
+    paths = _include_paths(type_)
+    body = {
+        "data": jsonapi.resource(kind, record, int(tenant)),
+        "included": jsonapi.included(rt.store, tenant, type_, [record], paths),
+        "meta": jsonapi.meta(),
+    }
+    return respond(status, body, CONTENT_TYPE)
+
+
+def _include_paths(type_: str) -> tuple[str, ...]:
+    asked = connexion.request.query_params.get("include")
+    return tuple(dict.fromkeys(asked.split(","))) if asked else jsonapi.DEFAULT_INCLUDES[type_]
+
+
+def _sorted(rows: list[dict], sort: str | None) -> list[dict]:
+    rows.sort(key=lambda r: r["id"])
+    for field in reversed((sort or "").split(",") if sort else []):
+        name = field.lstrip("-")
+        rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n) or 0), reverse=field.startswith("-"))
+    return rows
+
+
+def _list(type_: str):
+    rt, tenant, query = runtime(), _tenant(), connexion.request.query_params
+    wanted = [FILTERS[type_][k[7:-1]](v) for k, v in query.items() if k.startswith("filter[")]
+    rows = [r for r in rt.store.table(tenant, type_).values() if all(f(r) for f in wanted)]
+    rows = _sorted(rows, query.get("sort"))
+    number, size = int(query.get("page[number]", 1)), int(query.get("page[size]", 30))
+    page = rows[(number - 1) * size : number * size]
+    body = {
+        "data": [jsonapi.resource(KINDS[type_], r, int(tenant)) for r in page],
+        "included": jsonapi.included(rt.store, tenant, type_, page, _include_paths(type_)),
+        "links": jsonapi.page_links(connexion.request, number, size, len(rows)),
+        "meta": jsonapi.page_meta(number, size, len(rows)),
+    }
+    return respond(200, body, CONTENT_TYPE)
+
+
+def _existing(type_: str, record_id) -> dict:
+    record = runtime().store.get(_tenant(), type_, record_id)
+    if record is None:
+        raise ApiError("not_found", "Record not found")
+    return record
+
+
+def _check_refs(refs: dict[tuple, tuple[str, object]]) -> None:
+    """Every referenced record must exist in the organization: 'attribute is invalid' otherwise."""
+    store, tenant = runtime().store, _tenant()
+    bad = [Violation("body", path, "exists", "not found", value)
+           for path, (table, value) in refs.items() if store.get(tenant, table, value) is None]
+    if bad:
+        raise ApiError("invalid", "Invalid attribute", violations=bad)
+
+
+def _delete(type_: str, id_: int):
+    store = runtime().store
+    with store.lock:
+        _existing(type_, id_)
+        store.delete(_tenant(), type_, id_)
+    return respond(204)
+
+
+# -- widgets ---------------------------------------------------------------------------------
+WIDGET_DEFAULTS = {"default_filter_id": None, "report_layout_id": None, "row_position": 0, "column_position": 0}
+WIDGET_ATTRIBUTES = KINDS["widgets"].attributes
+
+
+def _widget_changes(data: dict) -> dict:
+    changes = {k: v for k, v in (data.get("attributes") or {}).items() if k in WIDGET_ATTRIBUTES}
+    dashboard = ((data.get("relationships") or {}).get("dashboard") or {}).get("data")
+    if dashboard is not None:
+        changes["dashboard_id"] = int(dashboard["id"])
+        _check_refs({("data", "relationships", "dashboard"): ("dashboards", changes["dashboard_id"])})
+    return changes
+
+
+async def widgets_list(**_):
+    return _list("widgets")
+
+
+async def widgets_get(id_: int, **_):
+    return _document("widgets", _existing("widgets", id_))
+
+
+async def widgets_create(body, **_):
+    store = runtime().store
+    with store.lock:
+        record = {**WIDGET_DEFAULTS, **_widget_changes(json_body(body)["data"])}
+        store.insert(_tenant(), "widgets", record)
+    return _document("widgets", record, 201)
+
+
+async def widgets_update(id_: int, body, **_):
+    store = runtime().store
+    with store.lock:
+        record = _existing("widgets", id_)
+        record.update(_widget_changes(json_body(body)["data"]))
+    return _document("widgets", record)
+
+
+async def widgets_delete(id_: int, **_):
+    return _delete("widgets", id_)
+
+
+# -- entitlements ----------------------------------------------------------------------------
+ENTITLEMENT_FIELDS = ("event_id", "person_id", "start_date", "end_date", "allocated", "used")
+
+
+def _entitlement_changes(data: dict, current: dict | None = None) -> dict:
+    changes = {k: v for k, v in (data.get("attributes") or {}).items() if k in ENTITLEMENT_FIELDS}
+    refs = {("data", "attributes", f"{name}_id"): (table, changes[f"{name}_id"])
+            for name, table in (("event", "events"), ("person", "people")) if f"{name}_id" in changes}
+    _check_refs(refs)
+    merged = {**(current or {}), **changes}
+    if dt.date.fromisoformat(merged["end_date"]) < dt.date.fromisoformat(merged["start_date"]):
+        raise ApiError("invalid", "Invalid attribute", violations=[
+            Violation("body", ("data", "attributes", "end_date"), "after_start", "before start", merged["end_date"])])
+    return changes
+
+
+async def entitlements_list(**_):
+    return _list("entitlements")
+
+
+async def entitlements_get(id_: int, **_):
+    return _document("entitlements", _existing("entitlements", id_))
+
+
+async def entitlements_create(body, **_):
+    store = runtime().store
+    with store.lock:
+        record = {"used": 0, **_entitlement_changes(json_body(body)["data"])}
+        store.insert(_tenant(), "entitlements", record)
+    return _document("entitlements", record, 201)
+
+
+async def entitlements_update(id_: int, body, **_):
+    store = runtime().store
+    with store.lock:
+        record = _existing("entitlements", id_)
+        record.update(_entitlement_changes(json_body(body)["data"], record))
+    return _document("entitlements", record)
+
+
+async def entitlements_delete(id_: int, **_):
+    return _delete("entitlements", id_)
