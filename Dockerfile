@@ -10,7 +10,7 @@ COPY fixtures ./fixtures
 COPY contract_tests ./contract_tests
 COPY specs ./specs
 RUN python -m pip install --quiet -e . && chown -R standin /app
-USER standin
+USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/_standin/health', timeout=2).status == 200 else 1)"]

@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 -p xdist
+	$(BIN)/python -m pytest
 
 contract: $(STAMP)
 	for api in productive ibuildapp resourceguru; do $(BIN)/standin contract --api $$api || exit 1; done

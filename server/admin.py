@@ -9,6 +9,8 @@ from server.api import ApiError, Reply, runtime
 
 def render(error: ApiError) -> Reply:
     """Standin's own error body, used for the control API and for paths no API owns."""
+    if error.kind in ("invalid", "unknown_parameter"):
+        error.status_code = 400
     body = {"error": {"status": error.status_code, "kind": error.kind, "detail": error.detail or error.kind}}
     if error.violations:
         body["error"]["detail"] = "; ".join(f"{v.name}: {v.message}" for v in error.violations)

@@ -95,7 +95,9 @@ class Reply:
         return dumps(self.body).encode()
 
 
-def respond(status: int, body: Any = None, content_type: str = "application/json", headers: dict | None = None):
+def respond(
+    status: int, body: Any = None, content_type: str = "application/json", headers: dict | None = None
+):
     """A finished response, serialized once here and passed through connexion untouched."""
     reply = Reply(status, body, headers or {}, content_type)
     return Response(reply.encode(), status, reply.headers, media_type=None if body is None else content_type)

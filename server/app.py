@@ -25,8 +25,11 @@ from server.store import Store
 
 # Every vendor API, in the order they are listed; `--api NAME` picks one. A vendor package not
 # built yet is simply absent.
-API_NAMES = [n for n in ("productive", "ibuildapp", "resourceguru") if (SPECS.parent / "server/vendors" / n).is_dir()
-             and (SPECS / f"{n}.yaml").exists()]
+API_NAMES = [
+    n
+    for n in ("productive", "ibuildapp", "resourceguru")
+    if (SPECS.parent / "server/vendors" / n).is_dir() and (SPECS / f"{n}.yaml").exists()
+]
 ADMIN_PREFIX = "/_standin"
 EXPOSED = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "Location", "Link"]
 
@@ -119,7 +122,10 @@ class EngineMiddleware:
         limit = rt.rate_limit or api.rate.limit
         client = api.rate.key(dict(Headers(scope=scope))) or "anonymous"
         budget = rt.limiter.hit((api.name, client), limit, api.rate.window)
-        rate_headers = {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(max(budget.remaining, 0))}
+        rate_headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(budget.remaining, 0)),
+        }
         if budget.exhausted:
             rate_headers["Retry-After"] = str(budget.retry_after)
             error = ApiError("rate_limited", "Rate limit exceeded", headers=rate_headers)
@@ -170,16 +176,34 @@ def create_app(
         spec = load_spec(api.name)
         runtime.routes[api.name] = _route_table(spec, prefixes[api.name])
         resolver = Resolver(function_resolver=lambda op, h=api.handlers: getattr(h, op))
-        app.add_api(spec, base_path=prefixes[api.name], name=api.name, resolver=resolver,
-                    validator_map=errors.validator_map(api.strict_query), **options)
+        app.add_api(
+            spec,
+            base_path=prefixes[api.name],
+            name=api.name,
+            resolver=resolver,
+            validator_map=errors.validator_map(api.strict_query),
+            **options,
+        )
     admin_spec = load_spec("admin")
     runtime.routes["admin"] = _route_table(admin_spec, ADMIN_PREFIX)
-    app.add_api(admin_spec, base_path=ADMIN_PREFIX, name="admin",
-                resolver=Resolver(function_resolver=lambda op: getattr(admin, op)),
-                validator_map=errors.validator_map(("",)), **options)
+    app.add_api(
+        admin_spec,
+        base_path=ADMIN_PREFIX,
+        name="admin",
+        resolver=Resolver(function_resolver=lambda op: getattr(admin, op)),
+        validator_map=errors.validator_map(("",)),
+        **options,
+    )
     errors.install(app)
     app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
-    app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, allow_origins=["*"],
-                       allow_methods=["*"], allow_headers=["*"], expose_headers=EXPOSED, max_age=600)
+    app.add_middleware(
+        CORSMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED,
+        max_age=600,
+    )
     app.runtime = runtime
     return app

@@ -34,9 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--api", choices=API_NAMES, help="serve this one API at the root, with the vendor's exact paths")
+    p.add_argument(
+        "--api", choices=API_NAMES, help="serve this one API at the root, with the vendor's exact paths"
+    )
     p.add_argument("--scale", type=int, default=1, help="multiply the fixture volume")
-    p.add_argument("--rate-limit", type=int, default=None, help="requests per minute per client; 0 turns limits off")
+    p.add_argument(
+        "--rate-limit", type=int, default=None, help="requests per minute per client; 0 turns limits off"
+    )
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=serve)
     args = parser.parse_args(argv)

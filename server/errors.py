@@ -146,8 +146,15 @@ def validator_map(strict_prefixes: tuple[str, ...] = ()) -> dict:
     params = type("ParamValidator", (ParamValidator,), {"strict_prefixes": strict_prefixes})
     return {"parameter": params, "body": BODY_VALIDATORS}
 
-_PROBLEM_KINDS = {400: "malformed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                  405: "method_not_allowed", 415: "unsupported_media_type"}
+
+_PROBLEM_KINDS = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    415: "unsupported_media_type",
+}
 
 
 def as_api_error(exc: Exception, runtime, path: str) -> ApiError:

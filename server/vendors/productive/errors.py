@@ -37,13 +37,28 @@ REQUIRED_ON_CREATE = {
     "widgets": ("height", "width", "widget_type", "dashboard"),
     "entitlements": ("event", "person", "start_date", "end_date", "allocated"),
 }
-_NOT_A = {"number": "is not a number", "date": "is not a date", "association": "attribute is invalid",
-          "present": "is not a number"}
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
-           501: "Not Implemented"}
-_PARAM_CODES = {"include": ("unsupported_include", "Unsupported Include"),
-                "sort": ("unsupported_sort", "Unsupported Sort")}
+_NOT_A = {
+    "number": "is not a number",
+    "date": "is not a date",
+    "association": "attribute is invalid",
+    "present": "is not a number",
+}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
+_PARAM_CODES = {
+    "include": ("unsupported_include", "Unsupported Include"),
+    "sort": ("unsupported_sort", "Unsupported Sort"),
+}
 
 
 def entry(status: int, code: str, title: str, detail: str, source: dict | None = None) -> dict:
@@ -93,10 +108,14 @@ def attribute_errors(type_: str, creating: bool, violations: list[Violation]) ->
         said = []
         for v in found.get(name, []):
             said += [d for d in details(kind, v) if d not in said]
-        out += [entry(422, "invalid_attribute", "Invalid Attribute", d, {"pointer": f"data/attributes/{name}"})
-                for d in said]
+        out += [
+            entry(422, "invalid_attribute", "Invalid Attribute", d, {"pointer": f"data/attributes/{name}"})
+            for d in said
+        ]
     for v in loose:
-        out.append(entry(422, "invalid_attribute", "Invalid Attribute", "is invalid", {"pointer": v.name or "data"}))
+        out.append(
+            entry(422, "invalid_attribute", "Invalid Attribute", "is invalid", {"pointer": v.name or "data"})
+        )
     return out
 
 
@@ -123,8 +142,10 @@ def render(error: ApiError) -> Reply:
         status, errors = 422, attribute_errors(type_, creating, error.violations)
     elif error.kind == "unknown_parameter":
         names = error.extra.get("names") or ["filter"]
-        errors = [entry(400, "unsupported_filter", "Unsupported Filter", f"{n} is not supported", {"parameter": n})
-                  for n in names]
+        errors = [
+            entry(400, "unsupported_filter", "Unsupported Filter", f"{n} is not supported", {"parameter": n})
+            for n in names
+        ]
     else:
         title = _TITLES.get(status, "Error")
         errors = [entry(status, title.lower().replace(" ", "_"), title, error.detail or title)]

@@ -12,13 +12,20 @@ from server.vendors.productive import jsonapi
 from server.vendors.productive.jsonapi import CONTENT_TYPE, KINDS
 
 
-
 def _tenant() -> str:
     return str(context["token_info"]["organizationId"]["organization_id"])
 
 
 def _ids(value: str) -> set[int]:
     return {int(x) for x in value.split(",")}
+
+
+def _one_of(field: str):
+    def factory(value: str):
+        ids = _ids(value)
+        return lambda r: r[field] in ids
+
+    return factory
 
 
 def _on_or_after(field: str):
@@ -32,14 +39,14 @@ def _on_or_before(field: str):
 # filter[name] -> predicate factory; the spec lists the same names, anything else is 400 Unsupported Filter.
 FILTERS = {
     "widgets": {
-        "id": lambda v: lambda r, ids=_ids(v): r["id"] in ids,
-        "dashboard_id": lambda v: lambda r, ids=_ids(v): r["dashboard_id"] in ids,
-        "report_layout_id": lambda v: lambda r, ids=_ids(v): r["report_layout_id"] in ids,
+        "id": _one_of("id"),
+        "dashboard_id": _one_of("dashboard_id"),
+        "report_layout_id": _one_of("report_layout_id"),
     },
     "entitlements": {
-        "id": lambda v: lambda r, ids=_ids(v): r["id"] in ids,
-        "person_id": lambda v: lambda r, ids=_ids(v): r["person_id"] in ids,
-        "event_id": lambda v: lambda r, ids=_ids(v): r["event_id"] in ids,
+        "id": _one_of("id"),
+        "person_id": _one_of("person_id"),
+        "event_id": _one_of("event_id"),
         "start_date": _on_or_after("end_date"),
         "end_date": _on_or_before("start_date"),
     },
@@ -97,8 +104,11 @@ def _existing(type_: str, record_id) -> dict:
 def _check_refs(refs: dict[tuple, tuple[str, object]]) -> None:
     """Every referenced record must exist in the organization: 'attribute is invalid' otherwise."""
     store, tenant = runtime().store, _tenant()
-    bad = [Violation("body", path, "exists", "not found", value)
-           for path, (table, value) in refs.items() if store.get(tenant, table, value) is None]
+    bad = [
+        Violation("body", path, "exists", "not found", value)
+        for path, (table, value) in refs.items()
+        if store.get(tenant, table, value) is None
+    ]
     if bad:
         raise ApiError("invalid", "Invalid attribute", violations=bad)
 
@@ -112,7 +122,12 @@ def _delete(type_: str, id_: int):
 
 
 # -- widgets ---------------------------------------------------------------------------------
-WIDGET_DEFAULTS = {"default_filter_id": None, "report_layout_id": None, "row_position": 0, "column_position": 0}
+WIDGET_DEFAULTS = {
+    "default_filter_id": None,
+    "report_layout_id": None,
+    "row_position": 0,
+    "column_position": 0,
+}
 WIDGET_ATTRIBUTES = KINDS["widgets"].attributes
 
 
@@ -159,13 +174,27 @@ ENTITLEMENT_FIELDS = ("event_id", "person_id", "start_date", "end_date", "alloca
 
 def _entitlement_changes(data: dict, current: dict | None = None) -> dict:
     changes = {k: v for k, v in (data.get("attributes") or {}).items() if k in ENTITLEMENT_FIELDS}
-    refs = {("data", "attributes", f"{name}_id"): (table, changes[f"{name}_id"])
-            for name, table in (("event", "events"), ("person", "people")) if f"{name}_id" in changes}
+    refs = {
+        ("data", "attributes", f"{name}_id"): (table, changes[f"{name}_id"])
+        for name, table in (("event", "events"), ("person", "people"))
+        if f"{name}_id" in changes
+    }
     _check_refs(refs)
     merged = {**(current or {}), **changes}
     if dt.date.fromisoformat(merged["end_date"]) < dt.date.fromisoformat(merged["start_date"]):
-        raise ApiError("invalid", "Invalid attribute", violations=[
-            Violation("body", ("data", "attributes", "end_date"), "after_start", "before start", merged["end_date"])])
+        raise ApiError(
+            "invalid",
+            "Invalid attribute",
+            violations=[
+                Violation(
+                    "body",
+                    ("data", "attributes", "end_date"),
+                    "after_start",
+                    "before start",
+                    merged["end_date"],
+                )
+            ],
+        )
     return changes
 
 

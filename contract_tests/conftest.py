@@ -1,0 +1,23 @@
+import os
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--target", default=None, help="base URL of a running server (default: in-process)")
+
+
+def pytest_configure(config):
+    target = config.getoption("--target")
+    if target:
+        os.environ["STANDIN_TARGET"] = target
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Every test starts from the seeded state (in-process only)."""
+    from contract_tests import test_conformance
+
+    for app in test_conformance.APPS.values():
+        app.runtime.reset()
+    yield

@@ -1,0 +1,157 @@
+"""Standin-only behaviour: determinism, reset, layering, concurrency, the CLI, the control API."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from server.app import API_NAMES, create_app
+from server.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTIVE = {"X-Auth-Token": "standin-productive-demo-token", "X-Organization-Id": "1308"}
+
+
+def _get_all(app, paths):
+    with app.test_client() as c:
+        return [c.get(p, headers=PRODUCTIVE).content for p in paths]
+
+
+def test_same_seed_gives_byte_identical_responses():
+    paths = ["/productive/api/v2/widgets?page[size]=200", "/productive/api/v2/entitlements?page[size]=200"]
+    assert _get_all(create_app(seed=7), paths) == _get_all(create_app(seed=7), paths)
+    assert _get_all(create_app(seed=7), paths) != _get_all(create_app(seed=8), paths)
+
+
+def test_reset_restores_the_seeded_state(client):
+    url = "/productive/api/v2/widgets/1"
+    assert client.delete(url, headers=PRODUCTIVE).status_code == 204
+    assert client.get(url, headers=PRODUCTIVE).status_code == 404
+    r = client.post("/_standin/reset")
+    assert r.status_code == 200 and r.json()["status"] == "reset"
+    assert client.get(url, headers=PRODUCTIVE).status_code == 200
+
+
+def test_reset_with_another_seed_reseeds(client):
+    first = client.get("/productive/api/v2/entitlements?page[size]=200", headers=PRODUCTIVE).content
+    assert client.post("/_standin/reset?seed=99").json()["seed"] == 99
+    assert client.get("/productive/api/v2/entitlements?page[size]=200", headers=PRODUCTIVE).content != first
+    client.post("/_standin/reset?seed=0")
+
+
+def test_control_api_lists_every_mounted_api_with_credentials(client):
+    apis = client.get("/_standin/apis").json()["apis"]
+    assert [a["name"] for a in apis] == API_NAMES
+    for api in apis:
+        assert api["prefix"] == f"/{api['name']}" and api["demo"]
+        spec = client.get(api["spec_url"])
+        assert spec.status_code == 200 and spec.text.startswith("openapi: 3.0.3")
+    assert client.get("/_standin/specs/nope").status_code == 404
+
+
+def test_engine_never_imports_a_vendor():
+    for path in (ROOT / "server").glob("*.py"):
+        if path.name == "app.py":  # composition: the one place that knows every API
+            continue
+        tree = ast.parse(path.read_text())
+        names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [n for n in names if n.startswith(("server.vendors", "fixtures"))], path.name
+
+
+def test_every_spec_operation_is_served_and_nothing_else(app):
+    """Each operationId resolves to a handler; no handler exists without an operation."""
+    from server.app import load_spec
+
+    for api in app.runtime.apis:
+        spec = load_spec(api.name)
+        operations = {
+            op["operationId"]
+            for item in spec["paths"].values()
+            for m, op in item.items()
+            if m in ("get", "post", "put", "patch", "delete")
+        }
+        handlers = {
+            n
+            for n, f in vars(api.handlers).items()
+            if inspect.isfunction(f) and inspect.iscoroutinefunction(f) and not n.startswith("_")
+        }
+        assert operations == handlers, (api.name, operations ^ handlers)
+
+
+def test_concurrent_writes_are_not_lost():
+    app = create_app(["productive"], rate_limit=0)
+    body = {
+        "data": {
+            "type": "widgets",
+            "attributes": {"width": 1, "height": 1, "widget_type_id": 1},
+            "relationships": {"dashboard": {"data": {"type": "dashboards", "id": "19"}}},
+        }
+    }
+    headers = {**PRODUCTIVE, "Content-Type": "application/vnd.api+json"}
+
+    async def burst():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            rs = await asyncio.gather(
+                *[c.post("/productive/api/v2/widgets", json=body, headers=headers) for _ in range(60)]
+            )
+            listing = await c.get(
+                "/productive/api/v2/widgets?filter[dashboard_id]=19&page[size]=200", headers=headers
+            )
+            return rs, listing
+
+    responses, listing = asyncio.run(burst())
+    ids = {r.json()["data"]["id"] for r in responses}
+    assert {r.status_code for r in responses} == {201} and len(ids) == 60
+    assert ids <= {w["id"] for w in listing.json()["data"]}
+
+
+def test_store_snapshot_is_isolated():
+    store = Store()
+    store.insert("t", "rows", {"name": "a"})
+    snap = store.snapshot()
+    store.table("t", "rows")[1]["name"] = "b"
+    store.restore(snap)
+    assert store.get("t", "rows", 1)["name"] == "a"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_standin_serve_answers_over_http():
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/productive/api/v2/widgets", headers=PRODUCTIVE)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["meta"]["total_count"] >= 3
+        r = httpx.options(
+            f"http://127.0.0.1:{port}/productive/api/v2/widgets",
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+        )
+        assert r.headers["access-control-allow-origin"] in ("*", "http://localhost:3000")
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert "X-Auth-Token" in out and f"http://127.0.0.1:{port}/productive" in out
