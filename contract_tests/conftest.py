@@ -16,8 +16,8 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Every test starts from the seeded state (in-process only)."""
-    from contract_tests import test_conformance
+    from contract_tests.targets import APPS
 
-    for app in test_conformance.APPS.values():
+    for app in APPS.values():
         app.runtime.reset()
     yield

@@ -21,11 +21,23 @@ ENV_HEADERS = {
 }
 
 
+APPS: dict = {}  # in-process apps by API name, reset before every test (conftest)
+
+
+def in_process(name: str):
+    """The in-process app serving one API at the root (the control API: every API, prefixed)."""
+    from server.app import create_app
+
+    if name not in APPS:
+        APPS[name] = create_app([name] if name != "admin" else None, root=name != "admin", rate_limit=0)
+    return APPS[name]
+
+
 def target_url() -> str | None:
     return os.environ.get("STANDIN_TARGET") or None
 
 
-def load(name: str, app_factory=None):
+def load(name: str):
     """A schemathesis schema for one API, wired to the in-process app or to STANDIN_TARGET."""
     with open(SPECS / f"{name}.yaml", encoding="utf-8") as f:
         spec = yaml.safe_load(f)
@@ -37,7 +49,7 @@ def load(name: str, app_factory=None):
             base_url=f"{url.rstrip('/')}/{name}" if name != "admin" else url, headers=headers
         )
         return schema
-    app = app_factory()
+    app = in_process(name)
     schema.app = app
     demo = next((a.demo for a in app.runtime.apis if a.name == name), {})
     schema.config.update(headers=dict(demo.get("headers", {})))
