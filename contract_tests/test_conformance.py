@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, settings
 
+from contract_tests import hooks  # noqa: F401  (registers the schemathesis hooks)
 from contract_tests.targets import load
 from server.app import API_NAMES
 
@@ -16,20 +16,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-
-
-def _vanishes(value) -> bool:
-    """Empty containers serialize to nothing in a query string: the request is not negative any more."""
-    if isinstance(value, dict):
-        return all(_vanishes(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_vanishes(v) for v in value)
-    return False
-
-
-@schemathesis.hook
-def filter_query(ctx, query):
-    return not any(_vanishes(v) for v in (query or {}).values() if isinstance(v, (dict, list)))
 
 
 productive = load("productive") if "productive" in API_NAMES else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -165,6 +166,8 @@ def create_app(
     runtime = Runtime(mounted, prefixes, scale=scale, rate_limit=rate_limit)
     runtime.reset(seed)
 
+    # connexion logs every undeclared query parameter at ERROR; they are ignored by design.
+    logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
     app = connexion.AsyncApp(__name__, jsonifier=Jsonifier(json, separators=(",", ":")))
     options = dict(
         pythonic_params=True,

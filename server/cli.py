@@ -27,6 +27,21 @@ def serve(args) -> int:
     return 0
 
 
+def contract(args) -> int:
+    from contract_tests.runner import run
+
+    return run(
+        args.api,
+        args.base_url,
+        args.header,
+        args.allow_writes,
+        args.max_examples,
+        args.seed,
+        args.junit,
+        args.report,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="standin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=serve)
+    c = sub.add_parser("contract", help="check a server (default: Standin in-process) against an API's spec")
+    c.add_argument("--api", required=True, choices=API_NAMES)
+    c.add_argument("--base-url", help="the server to check, e.g. http://127.0.0.1:8000/productive")
+    c.add_argument("--header", action="append", default=[], help="'Name: value', repeatable (credentials)")
+    c.add_argument(
+        "--allow-writes", action="store_true", help="also run POST/PUT/PATCH/DELETE against --base-url"
+    )
+    c.add_argument("--max-examples", type=int, default=25)
+    c.add_argument("--seed", type=int, default=42)
+    c.add_argument("--junit", help="JUnit XML path (default reports/<api>/junit.xml)")
+    c.add_argument("--report", help="report directory (default reports/<api>); HTML in <dir>/html")
+    c.set_defaults(func=contract)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,157 @@
+"""`standin contract`: schemathesis over one API's spec, against Standin or any deployment.
+
+Without --base-url, Standin itself is started on a free 127.0.0.1 port in this process. The run
+is schemathesis's own CLI (all checks, examples/coverage/fuzzing/stateful phases, JUnit and HTML
+reports); this module adds the target, the vendor's credentials, read-only mode, a per-operation
+summary and exit codes 0 (conforms), 1 (violations), 2 (usage or connection error).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+
+from server.api import SPECS
+
+# Environment variables that carry a real deployment's credentials, per API.
+ENV_HEADERS = {
+    "productive": {"X-Auth-Token": "PRODUCTIVE_TOKEN", "X-Organization-Id": "PRODUCTIVE_ORGANIZATION_ID"},
+    "ibuildapp": {"Authorization": "IBUILDAPP_AUTHORIZATION"},
+    "resourceguru": {"Authorization": "RESOURCEGURU_AUTHORIZATION"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_in_thread(app) -> str:
+    """Serve an ASGI app on 127.0.0.1 in a daemon thread; returns its base URL once it answers."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{base}/_standin/health", timeout=1)
+            return base
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError("Standin did not start")
+
+
+def credentials(name: str, demo: dict | None, given: list[str]) -> list[str]:
+    """Headers as `K: V`: given on the command line, else from the environment, else Standin's demo."""
+    if given:
+        return given
+    from_env = {k: os.environ[v] for k, v in ENV_HEADERS.get(name, {}).items() if v in os.environ}
+    if from_env:
+        return [f"{k}: {v}" for k, v in from_env.items()]
+    return [f"{k}: {v}" for k, v in (demo or {}).get("headers", {}).items() if k.lower() != "content-type"]
+
+
+def summarize(junit: Path) -> list[tuple[str, str, str]]:
+    """(operation, result, first failure) per JUnit test case."""
+    rows = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        failure = case.find("failure")
+        error = case.find("error")
+        skipped = case.find("skipped")
+        result = (
+            "FAIL"
+            if failure is not None
+            else "ERROR"
+            if error is not None
+            else "SKIP"
+            if skipped is not None
+            else "ok"
+        )
+        text = failure if failure is not None else error
+        first = ((text.get("message") or text.text or "") if text is not None else "").strip().splitlines()
+        rows.append((case.get("name", "?"), result, first[0] if first else ""))
+    return rows
+
+
+def run(
+    api: str,
+    base_url: str | None = None,
+    headers: list[str] | None = None,
+    allow_writes: bool = False,
+    max_examples: int = 25,
+    seed: int = 42,
+    junit: str | None = None,
+    report: str | None = None,
+    app=None,
+    extra: list[str] | None = None,
+) -> int:
+    spec = SPECS / f"{api}.yaml"
+    if not spec.exists():
+        print(f"standin contract: no spec for API {api!r}", file=sys.stderr)
+        return 2
+    demo = None
+    if base_url is None:
+        from server.app import create_app
+
+        app = app or create_app([api], rate_limit=0)
+        demo = next(a.demo for a in app.runtime.apis if a.name == api)
+        base_url = f"{serve_in_thread(app)}/{api}"
+        allow_writes = True  # our own throwaway state
+    try:
+        httpx.get(base_url, timeout=10)
+    except httpx.TransportError as e:
+        print(f"standin contract: cannot reach {base_url}: {e}", file=sys.stderr)
+        return 2
+    reports = Path(report or f"reports/{api}")
+    reports.mkdir(parents=True, exist_ok=True)
+    junit_path = Path(junit or reports / "junit.xml")
+    argv = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        str(spec),
+        "--url",
+        base_url,
+        "--checks",
+        "all",
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(seed),
+        "--generation-deterministic",
+        "--report",
+        "junit,html",
+        "--report-junit-path",
+        str(junit_path),
+        "--report-html-path",
+        str(reports / "html"),
+        "--no-color",
+    ]
+    for header in credentials(api, demo, headers or []):
+        argv += ["-H", header]
+    if not allow_writes:
+        argv += ["--include-method", "GET"]
+    argv += extra or []
+    code = subprocess.call(argv, env={**os.environ, "SCHEMATHESIS_HOOKS": "contract_tests.hooks"})
+    if junit_path.exists():
+        rows = summarize(junit_path)
+        width = max((len(r[0]) for r in rows), default=10)
+        print(f"\n{'operation':<{width}}  result  first failure")
+        for name, result, first in rows:
+            print(f"{name:<{width}}  {result:<6}  {first[:100]}")
+        print(f"\nJUnit: {junit_path}   HTML: {reports / 'html'}")
+    return 0 if code == 0 else 1 if code == 1 else 2
