@@ -8,6 +8,7 @@ summary and exit codes 0 (conforms), 1 (violations), 2 (usage or connection erro
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,14 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from contract_tests.auth import AuthError, credentials
 from server.api import SPECS
-
-# Environment variables that carry a real deployment's credentials, per API.
-ENV_HEADERS = {
-    "productive": {"X-Auth-Token": "PRODUCTIVE_TOKEN", "X-Organization-Id": "PRODUCTIVE_ORGANIZATION_ID"},
-    "ibuildapp": {"Authorization": "IBUILDAPP_AUTHORIZATION"},
-    "resourceguru": {"Authorization": "RESOURCEGURU_AUTHORIZATION"},
-}
 
 
 def _free_port() -> int:
@@ -54,14 +49,17 @@ def serve_in_thread(app) -> str:
     raise RuntimeError("Standin did not start")
 
 
-def credentials(name: str, demo: dict | None, given: list[str]) -> list[str]:
-    """Headers as `K: V`: given on the command line, else from the environment, else Standin's demo."""
-    if given:
-        return given
-    from_env = {k: os.environ[v] for k, v in ENV_HEADERS.get(name, {}).items() if v in os.environ}
-    if from_env:
-        return [f"{k}: {v}" for k, v in from_env.items()]
-    return [f"{k}: {v}" for k, v in (demo or {}).get("headers", {}).items() if k.lower() != "content-type"]
+def _config(path_parameters: dict, reports: Path) -> Path:
+    """The repository's schemathesis.toml plus the path parameters this target needs."""
+    base = (Path(__file__).resolve().parents[1] / "schemathesis.toml").read_text(encoding="utf-8")
+    lines = [f"{json.dumps('path.' + k)} = {json.dumps(v)}" for k, v in path_parameters.items()]
+    config = reports / "schemathesis.toml"
+    if lines:
+        # `parameters` is a top-level table: it must come before any other [table] header.
+        head, _, rest = base.partition("\n[")
+        base = head + "\n[parameters]\n" + "\n".join(lines) + "\n\n[" + rest
+    config.write_text(base, encoding="utf-8")
+    return config
 
 
 def summarize(junit: Path) -> list[tuple[str, str, str]]:
@@ -118,30 +116,17 @@ def run(
     reports = Path(report or f"reports/{api}")
     reports.mkdir(parents=True, exist_ok=True)
     junit_path = Path(junit or reports / "junit.xml")
-    argv = [
-        sys.executable,
-        "-m",
-        "schemathesis.cli",
-        "run",
-        str(spec),
-        "--url",
-        base_url,
-        "--checks",
-        "all",
-        "--max-examples",
-        str(max_examples),
-        "--seed",
-        str(seed),
-        "--generation-deterministic",
-        "--report",
-        "junit,html",
-        "--report-junit-path",
-        str(junit_path),
-        "--report-html-path",
-        str(reports / "html"),
-        "--no-color",
-    ]
-    for header in credentials(api, demo, headers or []):
+    try:
+        found, path_parameters = credentials(api, base_url, demo)
+    except (AuthError, httpx.TransportError) as e:
+        print(f"standin contract: {api} credentials: {e}", file=sys.stderr)
+        return 2
+    config = _config(path_parameters, reports)
+    argv = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(spec)]
+    argv += ["--url", base_url, "--checks", "all", "--max-examples", str(max_examples), "--seed", str(seed)]
+    argv += ["--generation-deterministic", "--report", "junit,html", "--report-junit-path", str(junit_path)]
+    argv += ["--report-html-path", str(reports / "html"), "--no-color"]
+    for header in headers or [f"{k}: {v}" for k, v in found.items()]:
         argv += ["-H", header]
     if not allow_writes:
         argv += ["--include-method", "GET"]

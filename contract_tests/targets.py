@@ -1,7 +1,7 @@
 """Where the contract suite points: the in-process app (default) or a base URL with credentials.
 
-Credentials for a real deployment come from the environment (see README, "Contract testing"):
-STANDIN_TARGET (base URL), and per API the headers it needs.
+STANDIN_TARGET (set by `--target`) is a running Standin's root URL; each API is under its prefix.
+Credentials: contract_tests/auth.py (demo values in-process, the environment otherwise).
 """
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ import os
 import schemathesis
 import yaml
 
+from contract_tests.auth import credentials
 from server.api import SPECS
-
-# Demo headers of the in-process server; a real deployment's come from the environment.
-ENV_HEADERS = {
-    "productive": {"X-Auth-Token": "PRODUCTIVE_TOKEN", "X-Organization-Id": "PRODUCTIVE_ORGANIZATION_ID"},
-    "ibuildapp": {"Authorization": "IBUILDAPP_AUTHORIZATION"},
-    "resourceguru": {"Authorization": "RESOURCEGURU_AUTHORIZATION"},
-}
-
 
 APPS: dict = {}  # in-process apps by API name, reset before every test (conftest)
 
@@ -44,13 +37,13 @@ def load(name: str):
     schema = schemathesis.openapi.from_dict(spec)
     url = target_url()
     if url:
-        headers = {k: os.environ[v] for k, v in ENV_HEADERS.get(name, {}).items() if v in os.environ}
-        schema.config.update(
-            base_url=f"{url.rstrip('/')}/{name}" if name != "admin" else url, headers=headers
-        )
-        return schema
-    app = in_process(name)
-    schema.app = app
-    demo = next((a.demo for a in app.runtime.apis if a.name == name), {})
-    schema.config.update(headers=dict(demo.get("headers", {})))
+        base = url.rstrip("/") if name == "admin" else f"{url.rstrip('/')}/{name}"
+        headers, path_parameters = credentials(name, base)
+        schema.config.update(base_url=base)
+    else:
+        app = in_process(name)
+        schema.app = app
+        demo = next((a.demo for a in app.runtime.apis if a.name == name), {})
+        headers, path_parameters = credentials(name, "", demo)
+    schema.config.update(headers=headers, parameters={f"path.{k}": v for k, v in path_parameters.items()})
     return schema
