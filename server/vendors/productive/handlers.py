@@ -113,6 +113,23 @@ def _check_refs(refs: dict[tuple, tuple[str, object]]) -> None:
         raise ApiError("invalid", "Invalid attribute", violations=bad)
 
 
+def _create(type_: str, defaults: dict, changes_of, body):
+    """Validate the references, then insert: a refused create stores nothing."""
+    store = runtime().store
+    with store.lock:
+        record = {**defaults, **changes_of(json_body(body)["data"], None)}
+        store.insert(_tenant(), type_, record)
+    return _document(type_, record, 201)
+
+
+def _update(type_: str, id_: int, changes_of, body):
+    store = runtime().store
+    with store.lock:
+        record = _existing(type_, id_)
+        record.update(changes_of(json_body(body)["data"], record))
+    return _document(type_, record)
+
+
 def _delete(type_: str, id_: int):
     store = runtime().store
     with store.lock:
@@ -131,7 +148,7 @@ WIDGET_DEFAULTS = {
 WIDGET_ATTRIBUTES = KINDS["widgets"].attributes
 
 
-def _widget_changes(data: dict) -> dict:
+def _widget_changes(data: dict, current: dict | None) -> dict:
     changes = {k: v for k, v in (data.get("attributes") or {}).items() if k in WIDGET_ATTRIBUTES}
     dashboard = ((data.get("relationships") or {}).get("dashboard") or {}).get("data")
     if dashboard is not None:
@@ -149,19 +166,11 @@ async def widgets_get(id_: int, **_):
 
 
 async def widgets_create(body, **_):
-    store = runtime().store
-    with store.lock:
-        record = {**WIDGET_DEFAULTS, **_widget_changes(json_body(body)["data"])}
-        store.insert(_tenant(), "widgets", record)
-    return _document("widgets", record, 201)
+    return _create("widgets", WIDGET_DEFAULTS, _widget_changes, body)
 
 
 async def widgets_update(id_: int, body, **_):
-    store = runtime().store
-    with store.lock:
-        record = _existing("widgets", id_)
-        record.update(_widget_changes(json_body(body)["data"]))
-    return _document("widgets", record)
+    return _update("widgets", id_, _widget_changes, body)
 
 
 async def widgets_delete(id_: int, **_):
@@ -172,7 +181,7 @@ async def widgets_delete(id_: int, **_):
 ENTITLEMENT_FIELDS = ("event_id", "person_id", "start_date", "end_date", "allocated", "used")
 
 
-def _entitlement_changes(data: dict, current: dict | None = None) -> dict:
+def _entitlement_changes(data: dict, current: dict | None) -> dict:
     changes = {k: v for k, v in (data.get("attributes") or {}).items() if k in ENTITLEMENT_FIELDS}
     refs = {
         ("data", "attributes", f"{name}_id"): (table, changes[f"{name}_id"])
@@ -182,19 +191,9 @@ def _entitlement_changes(data: dict, current: dict | None = None) -> dict:
     _check_refs(refs)
     merged = {**(current or {}), **changes}
     if dt.date.fromisoformat(merged["end_date"]) < dt.date.fromisoformat(merged["start_date"]):
-        raise ApiError(
-            "invalid",
-            "Invalid attribute",
-            violations=[
-                Violation(
-                    "body",
-                    ("data", "attributes", "end_date"),
-                    "after_start",
-                    "before start",
-                    merged["end_date"],
-                )
-            ],
-        )
+        where = ("data", "attributes", "end_date")
+        violation = Violation("body", where, "after_start", "before the start date", merged["end_date"])
+        raise ApiError("invalid", "Invalid attribute", violations=[violation])
     return changes
 
 
@@ -207,19 +206,11 @@ async def entitlements_get(id_: int, **_):
 
 
 async def entitlements_create(body, **_):
-    store = runtime().store
-    with store.lock:
-        record = {"used": 0, **_entitlement_changes(json_body(body)["data"])}
-        store.insert(_tenant(), "entitlements", record)
-    return _document("entitlements", record, 201)
+    return _create("entitlements", {"used": 0}, _entitlement_changes, body)
 
 
 async def entitlements_update(id_: int, body, **_):
-    store = runtime().store
-    with store.lock:
-        record = _existing("entitlements", id_)
-        record.update(_entitlement_changes(json_body(body)["data"], record))
-    return _document("entitlements", record)
+    return _update("entitlements", id_, _entitlement_changes, body)
 
 
 async def entitlements_delete(id_: int, **_):
