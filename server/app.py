@@ -50,8 +50,9 @@ def _route_table(spec: dict, prefix: str) -> list[tuple[re.Pattern, list[str]]]:
     for template, item in spec.get("paths", {}).items():
         pattern = re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
         methods = sorted(m.upper() for m in item if m in {"get", "put", "post", "patch", "delete"})
-        table.append((re.compile(f"^{re.escape(prefix)}{pattern}/?$"), methods))
-    return table
+        table.append((template.count("{"), re.compile(f"^{re.escape(prefix)}{pattern}/?$"), methods))
+    # Literal segments win over parameters: `/timesheets/submit` before `/timesheets/{id}`.
+    return [(pattern, methods) for _, pattern, methods in sorted(table, key=lambda t: t[0])]
 
 
 @dataclass
