@@ -49,16 +49,10 @@ def serve_in_thread(app) -> str:
     raise RuntimeError("Standin did not start")
 
 
-def _config(path_parameters: dict, reports: Path) -> Path:
-    """The repository's schemathesis.toml plus the path parameters this target needs."""
-    base = (Path(__file__).resolve().parents[1] / "schemathesis.toml").read_text(encoding="utf-8")
-    lines = [f"{json.dumps('path.' + k)} = {json.dumps(v)}" for k, v in path_parameters.items()]
+def _config(reports: Path) -> Path:
+    """The repository's schemathesis.toml, wherever the command runs from."""
     config = reports / "schemathesis.toml"
-    if lines:
-        # `parameters` is a top-level table: it must come before any other [table] header.
-        head, _, rest = base.partition("\n[")
-        base = head + "\n[parameters]\n" + "\n".join(lines) + "\n\n[" + rest
-    config.write_text(base, encoding="utf-8")
+    config.write_text((Path(__file__).resolve().parents[1] / "schemathesis.toml").read_text(encoding="utf-8"))
     return config
 
 
@@ -121,7 +115,7 @@ def run(
     except (AuthError, httpx.TransportError) as e:
         print(f"standin contract: {api} credentials: {e}", file=sys.stderr)
         return 2
-    config = _config(path_parameters, reports)
+    config = _config(reports)
     argv = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run", str(spec)]
     argv += ["--url", base_url, "--checks", "all", "--max-examples", str(max_examples), "--seed", str(seed)]
     argv += ["--generation-deterministic", "--report", "junit,html", "--report-junit-path", str(junit_path)]
@@ -131,7 +125,12 @@ def run(
     if not allow_writes:
         argv += ["--include-method", "GET"]
     argv += extra or []
-    code = subprocess.call(argv, env={**os.environ, "SCHEMATHESIS_HOOKS": "contract_tests.hooks"})
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "contract_tests.hooks",
+        "STANDIN_PATH_PARAMETERS": json.dumps(path_parameters),
+    }
+    code = subprocess.call(argv, env=env)
     if junit_path.exists():
         rows = summarize(junit_path)
         width = max((len(r[0]) for r in rows), default=10)

@@ -11,6 +11,7 @@ import os
 import schemathesis
 import yaml
 
+from contract_tests import hooks
 from contract_tests.auth import credentials
 from server.api import SPECS
 
@@ -45,5 +46,6 @@ def load(name: str):
         schema.app = app
         demo = next((a.demo for a in app.runtime.apis if a.name == name), {})
         headers, path_parameters = credentials(name, "", demo)
-    schema.config.update(headers=headers, parameters={f"path.{k}": v for k, v in path_parameters.items()})
+    schema.config.update(headers=headers)
+    hooks.PINNED.update(path_parameters)
     return schema
