@@ -26,7 +26,12 @@ test: $(STAMP) lint
 contract: $(STAMP)
 	for api in productive ibuildapp resourceguru; do $(BIN)/standin contract --api $$api || exit 1; done
 
+# Installs wrk (Debian), Prism (npm, under bench/.node/) and py-spy, then ~6 minutes of bounded load on 127.0.0.1.
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	test -x bench/.node/node_modules/.bin/prism || \
+		npm install --prefix bench/.node --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5.14.2
+	test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
