@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import connexion
+import connexion.context
 from starlette.responses import Response
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -136,7 +137,7 @@ class Api:
 
 def runtime():
     """The Runtime serving the current request (store, seed, clock), set by the engine per app."""
-    return connexion.request.scope["standin"]
+    return connexion.context.scope["standin"]  # connexion.request would build a new request object
 
 
 def json_body(body: Any) -> Any:

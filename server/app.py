@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import logging
@@ -10,6 +11,10 @@ import time
 from dataclasses import dataclass, field
 
 import connexion
+import connexion.decorators.parameter
+import connexion.security
+import connexion.spec
+import connexion.utils
 import yaml
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -39,10 +44,25 @@ def load_api(name: str) -> Api:
     return importlib.import_module(f"server.vendors.{name}").API
 
 
+# libyaml's loader reads the specs ~7x faster than the pure-Python one: most of start-up time.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _tune_connexion() -> None:
+    """Two measured costs of connexion that buy nothing here (bench/results, py-spy):
+    - its meta-schema pass over each spec on start, 60% of start-up: tests/test_specs.py
+      validates every spec with openapi-spec-validator, which is stricter;
+    - `inspect.signature` of the same handler and security functions on every request (~10%)."""
+    connexion.spec.Specification._validate_spec = classmethod(lambda cls, spec: None)
+    cached = functools.cache(connexion.utils.inspect_function_arguments)
+    connexion.security.inspect_function_arguments = cached
+    connexion.decorators.parameter.inspect_function_arguments = cached
+
+
 def load_spec(name: str) -> dict:
     """Specs are passed to connexion as dicts: a file would go through Jinja2 and lose `{{ }}`."""
     with open(SPECS / f"{name}.yaml", encoding="utf-8") as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
 
 
 def _route_table(spec: dict, prefix: str) -> list[tuple[re.Pattern, list[str]]]:
@@ -161,6 +181,7 @@ def create_app(
     """The ASGI app: each API under its prefix (or one API at the root), plus the control API."""
     from server import admin
 
+    _tune_connexion()
     names = apis or API_NAMES
     mounted = [load_api(n) for n in names]
     prefixes = {a.name: ("" if root else f"/{a.name}") for a in mounted}

@@ -25,7 +25,7 @@ class Store:
 
     def get(self, tenant: str, name: str, record_id) -> dict | None:
         try:
-            return self.table(tenant, name).get(int(record_id))
+            return self._tables.get(str(tenant), {}).get(name, {}).get(int(record_id))
         except (TypeError, ValueError):
             return None
 
@@ -50,13 +50,22 @@ class Store:
             return self._ids[name]
 
     def insert(self, tenant: str, name: str, record: dict) -> dict:
-        """Store a record; it gets the next id of its table unless it brings one."""
+        """Store a record; it gets the next id of its table unless it brings one.
+
+        Tables iterate in id order (handlers page through them without sorting): an explicit id
+        below the table's largest puts the table back in order."""
         with self.lock:
             if record.get("id") is None:
                 record["id"] = self.next_id(name)
             else:
                 self._ids[name] = max(self._ids.get(name, 0), int(record["id"]))
-            self.table(tenant, name)[int(record["id"])] = record
+            table = self.table(tenant, name)
+            out_of_order = bool(table) and int(record["id"]) < next(reversed(table))
+            table[int(record["id"])] = record
+            if out_of_order:
+                ordered = dict(sorted(table.items()))
+                table.clear()
+                table.update(ordered)
             return record
 
     def update(self, tenant: str, name: str, record_id: int, changes: dict) -> dict:

@@ -156,3 +156,11 @@ def test_standin_serve_answers_over_http():
         proc.terminate()
         out = proc.communicate(timeout=10)[0]
     assert "X-Auth-Token" in out and f"http://127.0.0.1:{port}/productive" in out
+
+
+def test_store_tables_iterate_in_id_order():
+    store = Store()
+    for record_id in (5, 2, 9):
+        store.insert("t", "rows", {"id": record_id})
+    store.insert("t", "rows", {})
+    assert list(store.table("t", "rows")) == [2, 5, 9, 10]

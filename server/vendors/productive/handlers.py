@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import islice
 
 import connexion
 from connexion.context import context
@@ -65,8 +66,8 @@ def _document(type_: str, record: dict, status: int = 200):
     return respond(status, body, CONTENT_TYPE)
 
 
-def _include_paths(type_: str) -> tuple[str, ...]:
-    asked = connexion.request.query_params.get("include")
+def _include_paths(type_: str, query=None) -> tuple[str, ...]:
+    asked = (query if query is not None else connexion.request.query_params).get("include")
     return tuple(dict.fromkeys(asked.split(","))) if asked else jsonapi.DEFAULT_INCLUDES[type_]
 
 
@@ -79,17 +80,22 @@ def _sorted(rows: list[dict], sort: str | None) -> list[dict]:
 
 
 def _list(type_: str):
-    rt, tenant, query = runtime(), _tenant(), connexion.request.query_params
+    rt, tenant, request = runtime(), _tenant(), connexion.request
+    query = request.query_params
+    table = rt.store.table(tenant, type_)
     wanted = [FILTERS[type_][k[7:-1]](v) for k, v in query.items() if k.startswith("filter[")]
-    rows = [r for r in rt.store.table(tenant, type_).values() if all(f(r) for f in wanted)]
-    rows = _sorted(rows, query.get("sort"))
     number, size = int(query.get("page[number]", 1)), int(query.get("page[size]", 30))
-    page = rows[(number - 1) * size : number * size]
+    start = (number - 1) * size
+    if wanted or query.get("sort"):
+        rows = _sorted([r for r in table.values() if all(f(r) for f in wanted)], query.get("sort"))
+        total, page = len(rows), rows[start : start + size]
+    else:  # tables iterate in id order: a page costs its size, not the table's
+        total, page = len(table), list(islice(table.values(), start, start + size))
     body = {
         "data": [jsonapi.resource(KINDS[type_], r, int(tenant)) for r in page],
-        "included": jsonapi.included(rt.store, tenant, type_, page, _include_paths(type_)),
-        "links": jsonapi.page_links(connexion.request, number, size, len(rows)),
-        "meta": jsonapi.page_meta(number, size, len(rows)),
+        "included": jsonapi.included(rt.store, tenant, type_, page, _include_paths(type_, query)),
+        "links": jsonapi.page_links(request, number, size, total),
+        "meta": jsonapi.page_meta(number, size, total),
     }
     return respond(200, body, CONTENT_TYPE)
 

@@ -119,19 +119,27 @@ def resource(kind: Kind, record: dict, organization_id: int) -> dict:
 
 def included(store, tenant: str, type_: str, records: list[dict], paths: tuple[str, ...]) -> list[dict]:
     """Related resources along each include path, each once, in order of first reference."""
-    seen, out = set(), []
+    seen, out, related_of = set(), [], {}
+
+    def related(kind: Kind, record: dict, step: str):
+        key = (kind.type, record["id"], step)
+        if key not in related_of:
+            table = dict(kind.relations).get(step)
+            ref = record.get(f"{step}_id") if table else None
+            found = store.get(tenant, table, ref) if ref is not None else None
+            related_of[key] = (KINDS[table], found) if found is not None else None
+        return related_of[key]
+
     for record in records:
         for path in paths:
-            current, kind = record, KINDS[type_]
+            kind, current = KINDS[type_], record
             for step in path.split("."):
-                related = dict(kind.relations).get(step)
-                ref = current.get(f"{step}_id") if related else None
-                current = store.get(tenant, related, ref) if ref is not None else None
-                if current is None:
+                hop = related(kind, current, step)
+                if hop is None:
                     break
-                kind = KINDS[related]
-                if (related, current["id"]) not in seen:
-                    seen.add((related, current["id"]))
+                kind, current = hop
+                if (kind.type, current["id"]) not in seen:
+                    seen.add((kind.type, current["id"]))
                     out.append(resource(kind, current, int(tenant)))
     return out
 
