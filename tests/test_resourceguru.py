@@ -370,7 +370,7 @@ def receiver():
     server.shutdown()
 
 
-def _wait(predicate, timeout=5.0):
+def _wait(predicate, timeout=15.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
