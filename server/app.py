@@ -90,6 +90,9 @@ class Runtime:
     routes: dict[str, list] = field(default_factory=dict)
     _snapshot: tuple | None = None
 
+    def __post_init__(self) -> None:
+        self._longest_prefix_first = sorted(self.apis, key=lambda a: -len(self.prefixes[a.name]))
+
     def reset(self, seed: int | None = None) -> None:
         """Back to the seeded state: cheap restore, or a new seeding when the seed changes."""
         self.limiter.reset()
@@ -105,7 +108,7 @@ class Runtime:
         """The API whose prefix owns the path (longest prefix first); None for the control API."""
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             return None
-        for api in sorted(self.apis, key=lambda a: -len(self.prefixes[a.name])):
+        for api in self._longest_prefix_first:
             prefix = self.prefixes[api.name]
             if not prefix or path == prefix or path.startswith(prefix + "/"):
                 return api
