@@ -1,0 +1,35 @@
+"""Bearer session tokens from login/registration; every token belongs to one app and one user.
+
+Tokens live in the `_ibuildapp` tenant (table `tokens`: token, app, user_id), apps in table `apps`.
+A token used under another app's code is refused like a wrong token (401, error_code 9);
+`/timesheets/...` paths carry no app code, so the token's own app is used.
+"""
+
+from __future__ import annotations
+
+import re
+
+AUTH_TENANT = "_ibuildapp"
+_APP_IN_PATH = re.compile(r"/api/([^/]+)/")
+
+
+def tenant(app_code: str) -> str:
+    """The store tenant of one app (prefixed: other vendors share the store)."""
+    return f"ibuildapp:{app_code}"
+
+
+def app_exists(store, code: str) -> bool:
+    return any(a["code"] == code for a in store.find(AUTH_TENANT, "apps"))
+
+
+def bearer_info(token: str, request=None) -> dict | None:
+    store = request.scope["standin"].store
+    found = next(store.find(AUTH_TENANT, "tokens", lambda t: t["token"] == token), None)
+    if found is None:
+        return None
+    match = _APP_IN_PATH.search(request.scope.get("path", ""))
+    if match and match.group(1) != found["app"]:
+        return None
+    if store.get(tenant(found["app"]), "users", found["user_id"]) is None:
+        return None  # the user has been deleted: the session ends with it
+    return {"app": found["app"], "user_id": found["user_id"]}
