@@ -284,10 +284,11 @@ def test_a_refused_request_changes_nothing(app, client):
     assert app.runtime.store.snapshot() == before
 
 
-def test_part_two_operations_not_built_answer_501(client):
-    r = client.get(f"{ACC}/timesheets", headers=H)
-    assert r.status_code == 501 and r.json()["errors"][0]["code"] == 501
-    assert client.get(f"{V1}/other-corp/timesheets", headers=H).status_code == 403  # scoping first
+def test_part_two_operations_are_scoped_to_the_account(client):
+    assert client.get(f"{ACC}/timesheets", headers=H).status_code == 200
+    assert client.get(f"{V1}/other-corp/timesheets", headers=H).status_code == 403
+    query = "start_date=2026-01-01&end_date=2026-01-31"
+    assert client.get(f"{V1}/other-corp/reports/resources?{query}", headers=H).status_code == 403
 
 
 def test_booking_crud_round_trip(client):
@@ -451,3 +452,299 @@ def test_paused_and_unsubscribed_webhooks_get_nothing(client, receiver):
     client.post(f"{ACC}/clients", json={"name": "Quiet"}, headers=H)
     time.sleep(0.3)
     assert handler.received == []
+
+
+# -- part 2: scheduling ------------------------------------------------------------------------
+WEEK = ("2030-03-04", "2030-03-10")  # Monday to Sunday, far from the fixtures' weeks
+REPORT = f"start_date={WEEK[0]}&end_date={WEEK[1]}"
+
+
+def _person(client, name="Grace Hopper") -> int:
+    first, last = name.split()
+    r = client.post(
+        f"{ACC}/resources", json={"resource_type_id": 1, "first_name": first, "last_name": last}, headers=H
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _book(client, **body):
+    return client.post(f"{ACC}/bookings", json=body, headers=H)
+
+
+def test_a_week_of_8_hour_days_reads_back_in_the_resource_report(client):
+    rid = _person(client)
+    before = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert before["availability"] == 5 * 480 and before["booked"] == 0
+    r = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[1], duration=480, billable=True)
+    assert r.status_code == 201, r.text
+    assert [d["date"][-2:] for d in r.json()["durations"]] == ["04", "05", "06", "07", "08"]
+    after = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert after["booked"] - before["booked"] == 5 * 480
+    assert after["unbooked"] == 0 and after["utilization"] == 1.0
+    listing = client.get(f"{ACC}/reports/resources?{REPORT}", headers=H).json()
+    assert next(x for x in listing["resources"] if x["id"] == rid)["booked"] == 2400
+    v2 = client.get(f"{ACC}/reports/v2/resources/{rid}?{REPORT}", headers=H).json()
+    assert v2["scheduled"]["billable"] == {"days": 5.0, "hours": 40.0, "minutes": 2400}
+    assert v2["unscheduled"]["minutes"] == 0
+
+
+def test_creating_a_booking_changes_every_report_by_exactly_its_minutes(client):
+    urls = ["reports/resources", "reports/clients", "reports/projects", "reports/v2/resources"]
+    query = "start_date=2026-01-01&end_date=2026-12-31"
+    before = {u: client.get(f"{ACC}/{u}?{query}", headers=H).json() for u in urls}
+    rid = _person(client)
+    r = _book(
+        client, resource_id=rid, start_date="2026-06-01", end_date="2026-06-03", duration=90, project_id=2
+    )
+    assert r.status_code == 201, r.text
+    after = {u: client.get(f"{ACC}/{u}?{query}", headers=H).json() for u in urls}
+    for u in urls[:3]:
+        assert after[u]["booked"] - before[u]["booked"] == 270, u
+    assert (
+        after[urls[3]]["scheduled"]["total"]["minutes"] - before[urls[3]]["scheduled"]["total"]["minutes"]
+        == 270
+    )
+
+
+def test_a_clash_goes_to_the_waiting_list_when_asked(client):
+    rid = _person(client)
+    assert (
+        _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=360).status_code == 201
+    )
+    clash = {"resource_id": rid, "start_date": WEEK[0], "end_date": WEEK[0], "duration": 240}
+    r = _book(client, **clash)
+    assert r.status_code == 422 and "fully booked" in r.json()["errors"][0]["message"]
+    r = _book(client, **clash, clash_resolution="add_to_waiting_list")
+    assert r.status_code == 201 and r.json()["durations"][0]["waiting"] is True
+    waiting = client.get(f"{ACC}/bookings?waiting=1&resource_ids={rid}", headers=H).json()
+    assert [b["id"] for b in waiting] == [r.json()["id"]]
+    report = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert report["booked"] == 360 and report["waiting_list"] == 240
+    r = _book(client, **clash, clash_resolution="book_with_overtime")
+    assert r.status_code == 201 and r.json()["durations"][0]["elastic_overtime"]
+    r = _book(client, **clash, clash_resolution="increase_availability")
+    assert r.status_code == 201
+    overtime = client.get(f"{ACC}/resources/{rid}", headers=H).json()["overtimes"]
+    assert [(o["date"], o["duration"]) for o in overtime] == [(WEEK[0], 240)]  # over 360 + 240
+
+
+def test_time_off_is_a_clash_and_reports_as_time_off(client):
+    rid = _person(client)
+    body = {
+        "resource_ids": [rid],
+        "from": "2030-03-05",
+        "to": "2030-03-05",
+        "start_time": 0,
+        "end_time": 1440,
+    }
+    assert client.post(f"{ACC}/downtimes", json={**body, "downtime_type_id": 2}, headers=H).status_code == 201
+    r = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[1], duration=480)
+    assert r.status_code == 422
+    report = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert report["availability"] == 4 * 480 and report["sick_downtime"] == 480
+    clashes = client.post(
+        f"{ACC}/downtimes/clashes", json={**body, "from": WEEK[0], "to": WEEK[0]}, headers=H
+    )
+    assert clashes.status_code == 200 and clashes.json() == []
+
+
+def test_a_new_time_off_moves_clashing_bookings_to_the_waiting_list(client):
+    rid = _person(client)
+    booking = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=480).json()
+    probe = {"resource_ids": [rid], "from": WEEK[0], "to": WEEK[0], "start_time": 540, "end_time": 720}
+    clashes = client.post(f"{ACC}/downtimes/clashes", json=probe, headers=H).json()
+    assert clashes == [{"id": booking["id"], "repeat_booking_id": None, "date": WEEK[0], "resource_id": rid}]
+    refused = client.post(f"{ACC}/downtimes", json={**probe, "block_by_clashes": True}, headers=H)
+    assert refused.status_code == 422
+    assert client.post(f"{ACC}/downtimes", json=probe, headers=H).status_code == 201
+    assert client.get(f"{ACC}/bookings/{booking['id']}", headers=H).json()["durations"][0]["waiting"] is True
+
+
+def test_split_and_delete_following_on_a_repeat_booking(client):
+    rid = _person(client)
+    rrule = {"weekly": {"interval": 1, "ends": {"type": "count", "count": 6}}}
+    r = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=60, rrule=rrule)
+    assert r.status_code == 201, r.text
+    group = r.json()["group_id"]
+    series = client.get(f"{ACC}/bookings?group_id={group}", headers=H).json()
+    assert [b["sequence_no"] for b in series] == [0, 1, 2, 3, 4, 5]
+    assert [b["start_date"] for b in series][:2] == ["2030-03-04", "2030-03-11"]
+    split = client.post(f"{ACC}/bookings/{series[0]['id']}/split", json={"date": "2030-03-18"}, headers=H)
+    assert split.status_code == 200, split.text
+    first, second = split.json()
+    assert first["group_id"] == group and second["start_date"] == "2030-03-18"
+    tail = client.get(f"{ACC}/bookings?group_id={second['group_id']}", headers=H).json()
+    assert [b["sequence_no"] for b in tail] == [0, 1, 2, 3]
+    assert len(client.get(f"{ACC}/bookings?group_id={group}", headers=H).json()) == 2
+    r = client.delete(f"{ACC}/bookings/{tail[2]['id']}?affects=following", headers=H)
+    assert r.status_code == 204
+    left = client.get(f"{ACC}/bookings?resource_ids={rid}", headers=H).json()
+    assert [b["start_date"] for b in left] == ["2030-03-04", "2030-03-11", "2030-03-18", "2030-03-25"]
+    r = client.delete(f"{ACC}/bookings/{left[0]['id']}?affects=all", headers=H)
+    assert [b["start_date"] for b in client.get(f"{ACC}/bookings?resource_ids={rid}", headers=H).json()] == [
+        "2030-03-18",
+        "2030-03-25",
+    ]
+
+
+def test_splitting_a_booking_and_removing_one_date(client):
+    rid = _person(client)
+    b = _book(client, resource_id=rid, start_date=WEEK[0], end_date="2030-03-08", duration=60).json()
+    r = client.request("DELETE", f"{ACC}/bookings/{b['id']}", json={"date": "2030-03-06"}, headers=H)
+    assert r.status_code == 204
+    left = client.get(f"{ACC}/bookings?resource_ids={rid}", headers=H).json()
+    assert [(x["start_date"], x["end_date"]) for x in left] == [
+        ("2030-03-04", "2030-03-05"),
+        ("2030-03-07", "2030-03-08"),
+    ]
+    r = client.post(f"{ACC}/bookings/{left[0]['id']}/split", json={"date": "2030-03-05"}, headers=H)
+    assert [(x["start_date"], x["end_date"]) for x in r.json()] == [
+        ("2030-03-04", "2030-03-04"),
+        ("2030-03-05", "2030-03-05"),
+    ]
+    assert (
+        client.post(
+            f"{ACC}/bookings/{left[0]['id']}/split", json={"date": "2031-01-01"}, headers=H
+        ).status_code
+        == 422
+    )
+
+
+def test_several_resources_are_booked_together(client):
+    a, b = _person(client, "Ann Lee"), _person(client, "Bob Ray")
+    r = _book(client, resource_ids=[a, b], start_date=WEEK[0], end_date=WEEK[0], duration=120)
+    assert r.status_code == 201, r.text
+    assert r.json()["resource_ids"] == [a, b]
+    ids = [x["booking_id"] for x in r.json()["aggregated_approval_state"]["without_approval"]]
+    assert len(ids) == 2
+    for rid in (a, b):
+        assert len(client.get(f"{ACC}/resources/{rid}/bookings", headers=H).json()) == 1
+
+
+def test_approvals_flow_pending_to_approved_with_an_activity_log(client):
+    users = client.get(f"{ACC}/users", headers=H).json()
+    approver = next(u for u in users if u["email"] != "user@example.com")
+    r = client.put(
+        f"{V1}/accounts/1",
+        json={
+            "booking_approvals": True,
+            "default_booking_approver_ids": [approver["id"]],
+            "apply_to_all_resources": False,
+        },
+        headers=H,
+    )
+    assert r.status_code == 200, r.text
+    rid = _person(client)
+    booking = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=60).json()
+    assert booking["approval_state"]["status"] == "pending"
+    url = f"{ACC}/bookings/{booking['id']}"
+    pending = client.get(f"{ACC}/bookings?approval_states=pending&resource_ids={rid}", headers=H).json()
+    assert [b["id"] for b in pending] == [booking["id"]]
+    assert client.post(f"{url}/remind_approvers", json={"resource_ids": [rid]}, headers=H).status_code == 204
+    r = client.put(f"{url}/approval", json={"resolution": "approved", "resource_ids": [rid]}, headers=H)
+    assert r.status_code == 204
+    assert client.get(url, headers=H).json()["approval_state"]["status"] == "approved"
+    log = client.get(f"{url}/activities", headers=H).json()
+    assert [a["action"] for a in log] == ["create", "approved"]
+    assert log[1]["previous_state"]["approval_state"]["status"] == "pending"
+    assert log[1]["next_state"]["approval_state"]["status"] == "approved"
+
+
+def test_availability_change_answers_400_with_clashes_or_moves_to_waiting(client):
+    rid = _person(client)
+    booking = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=480).json()
+    short = {"date": "2030-03-01", "available_periods": [{"week_day": 1, "start_time": 540, "end_time": 780}]}
+    before = client.get(f"{ACC}/resources/{rid}", headers=H).json()
+    r = client.post(f"{ACC}/resources/{rid}/availability", json={**short, "allow_waiting": False}, headers=H)
+    assert r.status_code == 400 and r.json()["clashes"][0]["id"] == booking["id"]
+    assert client.get(f"{ACC}/resources/{rid}", headers=H).json() == before
+    r = client.post(f"{ACC}/resources/{rid}/availability", json=short, headers=H)
+    assert r.status_code == 200 and r.json()["allowClashResolution"] is True
+    assert client.get(f"{ACC}/bookings/{booking['id']}", headers=H).json()["durations"][0]["waiting"] is True
+
+
+def test_custom_availability_set_list_and_reset(client):
+    rid = _person(client)
+    body = {
+        "custom_available_periods": {
+            "resource_instance_id": rid,
+            "start_date": WEEK[0],
+            "end_date": "2030-03-05",
+            "days": {"1": {"time_blocks": [{"start_time": 540, "end_time": 600}]}},
+        }
+    }
+    r = client.post(f"{ACC}/custom_available_periods", json=body, headers=H)
+    assert r.status_code == 200 and r.json()["errors"] == {}
+    listed = client.get(f"{ACC}/custom_available_periods?resource_ids[]={rid}", headers=H).json()
+    assert listed[0]["custom_available_periods"][0] == {"date": WEEK[0], "start_time": 540, "end_time": 600}
+    report = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert report["availability"] == 60 + 0 + 3 * 480  # Monday 1 hour, Tuesday closed
+    booking = _book(client, resource_id=rid, start_date=WEEK[0], end_date="2030-03-06", duration=60).json()
+    assert [d["date"] for d in booking["durations"]] == [WEEK[0], "2030-03-06"]
+    reset = {"resource_instance_id": rid, "dates": [WEEK[0], "2030-03-05"]}
+    r = client.post(f"{ACC}/custom_available_periods/reset", json=reset, headers=H)
+    assert r.status_code == 200 and r.json()["clashes"] == []
+    report = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert report["availability"] == 5 * 480
+
+
+def test_downtime_split_and_overtime(client):
+    rid = _person(client)
+    body = {"resource_ids": [rid], "from": WEEK[0], "to": "2030-03-08", "start_time": 0, "end_time": 1440}
+    dt_ = client.post(f"{ACC}/downtimes", json=body, headers=H).json()
+    r = client.post(f"{ACC}/downtimes/{dt_['id']}/split", json={"date": "2030-03-06"}, headers=H)
+    assert r.status_code == 200
+    assert [(x["from"], x["to"]) for x in r.json()] == [(WEEK[0], "2030-03-05"), ("2030-03-06", "2030-03-08")]
+    found = client.get(f"{ACC}/downtimes?resource_ids={rid}&from={WEEK[0]}&to={WEEK[1]}", headers=H).json()
+    assert len(found) == 2
+    assert (
+        client.post(
+            f"{ACC}/overtimes", json={"resource_id": rid, "date": "2030-03-09", "duration": 120}, headers=H
+        ).status_code
+        == 204
+    )
+    report = client.get(f"{ACC}/reports/resources/{rid}?{REPORT}", headers=H).json()
+    assert report["availability"] == 120
+
+
+def test_timesheets_and_calendars(client):
+    r = client.post(f"{ACC}/timesheets", json={"resource_id": 1, "date": WEEK[0], "duration": 90}, headers=H)
+    assert r.status_code == 201, r.text
+    entry = r.json()
+    assert client.put(f"{ACC}/timesheets/{entry['id']}", json={"notes": "Done"}, headers=H).status_code == 204
+    assert client.put(f"{ACC}/timesheets/{entry['id']}/dismiss", headers=H).status_code == 204
+    listed = client.get(f"{ACC}/timesheets?start_date={WEEK[0]}&end_date={WEEK[0]}", headers=H).json()
+    assert listed == [{**entry, "notes": "Done", "dismissed": True, "updated_at": listed[0]["updated_at"]}]
+    assert client.post(f"{ACC}/timesheets/submit?start_date={WEEK[0]}", headers=H).status_code == 204
+    calendars = client.get(f"{ACC}/calendars", headers=H).json()
+    assert calendars and client.get(f"{ACC}/calendars/external_events", headers=H).json()
+    cal = calendars[0]
+    off = [{"calendar_id": c["id"], "sync": False} for c in cal["incoming_calendars"]]
+    r = client.put(f"{ACC}/calendars/{cal['id']}", json={"incoming_calendar_subscriptions": off}, headers=H)
+    assert r.status_code == 200 and not any(c["sync"] for c in r.json()["incoming_calendars"])
+    assert client.delete(f"{ACC}/calendars/{cal['id']}", headers=H).status_code == 204
+    assert client.get(f"{ACC}/calendars/{cal['id']}", headers=H).status_code == 404
+
+
+def test_webhooks_fire_for_bookings_and_time_off(client, receiver):
+    url, rec = receiver
+    hook = {
+        "name": "Ops",
+        "payload_url": url,
+        "events": ["bookings", "downtimes"],
+        "secret": "s",
+        "send_secret_header": False,
+        "paused": False,
+    }
+    assert client.post(f"{ACC}/webhooks", json=hook, headers=H).status_code == 201
+    rid = _person(client)
+    b = _book(client, resource_id=rid, start_date=WEEK[0], end_date=WEEK[0], duration=60).json()
+    client.delete(f"{ACC}/bookings/{b['id']}", headers=H)
+    body = {"resource_ids": [rid], "from": WEEK[0], "to": WEEK[0], "start_time": 0, "end_time": 1440}
+    client.post(f"{ACC}/downtimes", json=body, headers=H)
+    assert _wait(lambda: len(rec.received) >= 3)
+    kinds = [(json.loads(b)["payload"]["type"], json.loads(b)["payload"]["action"]) for _, b in rec.received]
+    assert (
+        ("booking", "create") in kinds and ("booking", "delete") in kinds and ("downtime", "create") in kinds
+    )

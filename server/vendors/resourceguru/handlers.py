@@ -123,11 +123,6 @@ def webhooks_log_failure() -> None:
     logging.getLogger("standin").exception("webhook publishing failed")
 
 
-def _not_implemented(account: str):
-    _account(account)
-    raise ApiError("not_implemented", "This operation is not implemented by the mock yet")
-
-
 # -- OAuth -----------------------------------------------------------------------------------
 def _oauth_error(code: str, detail: str, kind: str = "bad_request"):
     return ApiError(kind, detail, extra={"oauth_error": code})
@@ -545,45 +540,6 @@ async def resources_delete(account=None, id_=None, body=None, **_):
                 store.delete(account, "downtimes", row["id"])
     _publish(account, "resource", "delete", view, user)
     return respond(204)
-
-
-async def resources_update_availability(account=None, id_=None, body=None, **_):
-    data, store = _body(body), _store()
-    _account(account)
-    with store.lock:
-        record = _get(account, "resources", id_, "Resource")
-        periods = data.get("available_periods") or []
-        _refuse(
-            [
-                ("available_periods", "end_time must be after start_time", p)
-                for p in periods
-                if p["end_time"] <= p["start_time"]
-            ]
-        )
-        since = data["date"]
-        kept = [
-            {**p, "valid_until": p.get("valid_until") or since}
-            for p in record["available_periods"]
-            if (p.get("valid_from") or "0000") < since
-        ]
-        new = [
-            {
-                "week_day": p["week_day"],
-                "start_time": p["start_time"],
-                "end_time": p["end_time"],
-                "valid_from": since,
-                "valid_until": None,
-            }
-            for p in periods
-        ]
-        record["available_periods"] = kept + new
-        if data.get("timezone"):
-            record["timezone"] = {"name": data["timezone"], "offset": 0}
-        minutes = sum(p["end_time"] - p["start_time"] for p in new)
-        days = len({p["week_day"] for p in new}) or 1
-        record["minutes_per_day"] = minutes // days if new else 0
-        record["updated_at"] = _now()
-    return respond(200, {"clashes": [], "allowClashResolution": False})
 
 
 # -- clients and projects ----------------------------------------------------------------------
@@ -1187,500 +1143,115 @@ async def webhooks_resend_payload(account=None, id_=None, body=None, **_):
     return respond(204)
 
 
-# -- part 2: bookings, time off, availability, timesheets, calendars, reports (501 for now) ----
-
-
-async def bookings_split(account=None, **_):
-    return _not_implemented(account)
-
-
-async def bookings_activities(account=None, **_):
-    return _not_implemented(account)
-
-
-async def bookings_approval(account=None, **_):
-    return _not_implemented(account)
-
-
-async def bookings_remind_approvers(account=None, **_):
-    return _not_implemented(account)
-
-
-async def calendars_list(account=None, **_):
-    return _not_implemented(account)
-
-
-async def calendars_external_events(account=None, **_):
-    return _not_implemented(account)
-
-
-async def calendars_get(account=None, **_):
-    return _not_implemented(account)
-
-
-async def calendars_update(account=None, **_):
-    return _not_implemented(account)
-
-
-async def calendars_delete(account=None, **_):
-    return _not_implemented(account)
-
-
-async def custom_availability_list(account=None, **_):
-    return _not_implemented(account)
-
-
-async def custom_availability_set(account=None, **_):
-    return _not_implemented(account)
-
-
-async def custom_availability_reset(account=None, **_):
-    return _not_implemented(account)
-
-
-async def downtimes_clashes(account=None, **_):
-    return _not_implemented(account)
-
-
-async def downtimes_split(account=None, **_):
-    return _not_implemented(account)
-
-
-async def overtimes_set(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_projects(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_project(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_clients(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_client(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_resources(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_resource(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_resources(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_resource(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_clients(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_clients_unassigned(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_client(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_projects(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_projects_unassigned(account=None, **_):
-    return _not_implemented(account)
-
-
-async def reports_v2_project(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_list(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_create(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_update(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_dismiss(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_submit(account=None, **_):
-    return _not_implemented(account)
-
-
-async def timesheets_unsubmit(account=None, **_):
-    return _not_implemented(account)
-
-
-# -- bookings and time off -----------------------------------------------------------------------
-MAX_BOOKING_DAYS = 366
-
-
-def booking_durations(resource: dict, start: str, end: str, duration: int, start_time) -> list[dict]:
-    """One entry per working day of the resource between start and end (its weekly availability)."""
-    days = {p["week_day"] for p in resource.get("available_periods", [])}
-    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    out = []
-    for n in range((last - first).days + 1):
-        day = first + dt.timedelta(days=n)
-        if (day.isoweekday() % 7) in days:
-            end_time = min(start_time + duration, 1440) if start_time is not None else None
-            out.append(
-                {
-                    "date": day.isoformat(),
-                    "duration": duration,
-                    "start_time": start_time,
-                    "end_time": end_time,
-                    "waiting": False,
-                }
-            )
-    return out
-
-
-def _booker(slug: str, user_id) -> dict:
-    user = _store().get(slug, "users", user_id) or {"id": user_id, "email": ""}
-    ref = _user_ref(user) if user.get("email") else {"id": user_id, "name": "", "email": ""}
-    return {**ref, "color": None}
-
-
-def _booking_view(slug: str, b: dict) -> dict:
-    view = {k: v for k, v in b.items() if k not in ("booker_id",) and not (k == "rrule" and v is None)}
-    view["booker"] = _booker(slug, b["booker_id"])
-    return view
-
-
-def _booking_problems(slug: str, data: dict, current: dict | None) -> tuple[list, list[dict]]:
-    store = _store()
-    problems = []
-    targets = data.get("resource_ids") or ([data["resource_id"]] if data.get("resource_id") else [])
-    if not targets and current:
-        targets = [current["resource_id"]]
-    if not targets:
-        problems.append(("resource_id", "can't be blank", None))
-    resources = []
-    for rid in dict.fromkeys(targets):
-        r = store.get(slug, "resources", rid)
-        if r is None:
-            problems.append(("resource_id", "is not a resource of this account", rid))
-        else:
-            resources.append(r)
-    start = data.get("start_date", current and current["start_date"])
-    end = data.get("end_date", current and current["end_date"])
-    if start and end:
-        if end < start:
-            problems.append(("end_date", "must be on or after the start date", end))
-        elif (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days >= MAX_BOOKING_DAYS:
-            problems.append(("end_date", "is too far after the start date", end))
-    duration = data.get("duration", current and current["duration"])
-    start_time = data.get("start_time", current and current.get("start_time"))
-    if start_time is not None and duration and start_time + duration > 1440:
-        problems.append(("duration", "must end on the same day", duration))
-    refs = (
-        ("project_id", "projects"),
-        ("client_id", "clients"),
-        ("activity_type_id", "activity_types"),
-        ("booker_id", "users"),
-    )
-    for key, table in refs:
-        value = data.get(key)
-        record = store.get(slug, table, value) if value is not None else None
-        if value is not None and (record is None or record.get("deleted")):
-            problems.append((key, f"is not one of the account's {table.replace('_', ' ')}", value))
-    return problems, resources
-
-
-def _booking_fields(slug: str, data: dict, current: dict | None) -> dict:
-    keys = (
-        "start_date",
-        "end_date",
-        "duration",
-        "start_time",
-        "details",
-        "billable",
-        "project_id",
-        "client_id",
-    )
-    keys += ("activity_type_id", "timezone", "tentative", "custom_field_values", "rrule")
-    changes = {k: data[k] for k in keys if k in data}
-    if "booker_id" in data:
-        changes["booker_id"] = data["booker_id"]
-    project_id = changes.get("project_id", current and current["project_id"])
-    if project_id and changes.get("client_id", current and current["client_id"]) is None:
-        changes["client_id"] = _store().get(slug, "projects", project_id)["client_id"]
-    return changes
-
-
-def _new_booking(slug: str, user: dict, resource: dict, fields: dict) -> dict:
-    stamp = _now()
-    record = {
-        "id": None,
-        "resource_id": resource["id"],
-        "booker_id": user["id"],
-        "start_date": None,
-        "end_date": None,
-        "duration": 60,
-        "start_time": None,
-        "details": "",
-        "notes": None,
-        "billable": False,
-        "project_id": None,
-        "client_id": None,
-        "activity_type_id": None,
-        "refreshable": True,
-        "created_at": stamp,
-        "updated_at": stamp,
-        "last_updated_by": user["id"],
-        "rrule": None,
-        "group_id": None,
-        "sequence_no": None,
-        "timezone": None,
-        "tentative": False,
-        "custom_field_values": {},
-        "approval_state": {"status": "approved", "resolved_by": None, "resolved_at": None, "message": None},
-        **fields,
-    }
-    record["durations"] = booking_durations(
-        resource, record["start_date"], record["end_date"], record["duration"], record["start_time"]
-    )
-    return record
-
-
-def _booking_rows(slug: str, where) -> list[dict]:
-    query = connexion.request.query_params
-    rows = [b for b in _store().find(slug, "bookings") if where(b)]
-    if query.get("start_date"):
-        rows = [b for b in rows if b["end_date"] >= query["start_date"]]
-    if query.get("end_date"):
-        rows = [b for b in rows if b["start_date"] <= query["end_date"]]
-    states = set(query.getlist("approval_states"))
-    if states:
-        rows = [b for b in rows if b["approval_state"]["status"] in states]
-    ids = {int(x) for v in query.getlist("resource_ids") for x in v.split(",") if x.strip().isdigit()}
-    if ids:
-        rows = [b for b in rows if b["resource_id"] in ids]
-    booker = query.get("booker_id")
-    if booker:
-        me = _member(slug)
-        wanted = me["id"] if booker == "me" else int(booker)
-        rows = [b for b in rows if b["booker_id"] == wanted]
-    if query.get("group_id"):
-        rows = [b for b in rows if b["group_id"] == int(query["group_id"])]
-    if query.get("include_archived_resources") == "0":
-        rows = [
-            b for b in rows if not (_store().get(slug, "resources", b["resource_id"]) or {}).get("archived")
-        ]
-    rows.sort(key=lambda b: (b["start_date"], b["id"]))
-    return [_booking_view(slug, b) for b in _page(rows, None)]
-
-
-async def bookings_list(account=None, **_):
-    _account(account)
-    return respond(200, _booking_rows(account, lambda b: True))
-
-
-async def clients_bookings(account=None, id_=None, **_):
-    _account(account)
-    client = _get(account, "clients", id_, "Client", _alive)
-    return respond(200, _booking_rows(account, lambda b: b["client_id"] == client["id"]))
-
-
-async def projects_bookings(account=None, id_=None, **_):
-    _account(account)
-    project = _get(account, "projects", id_, "Project", _alive)
-    return respond(200, _booking_rows(account, lambda b: b["project_id"] == project["id"]))
-
-
-async def resources_bookings(account=None, id_=None, **_):
-    _account(account)
-    resource = _get(account, "resources", id_, "Resource")
-    return respond(200, _booking_rows(account, lambda b: b["resource_id"] == resource["id"]))
-
-
-async def bookings_get(account=None, id_=None, **_):
-    _account(account)
-    return respond(200, _booking_view(account, _get(account, "bookings", id_, "Booking")))
-
-
-async def bookings_create(account=None, body=None, **_):
-    data, store = _body(body), _store()
-    _, user = _account(account)
-    with store.lock:
-        problems, resources = _booking_problems(account, data, None)
-        _refuse(problems)
-        fields = _booking_fields(account, data, None)
-        created = [
-            store.insert(account, "bookings", _new_booking(account, user, r, dict(fields))) for r in resources
-        ]
-        if len(created) > 1:
-            for b in created:
-                b["resource_ids"] = [r["resource_id"] for r in created]
-        views = [_booking_view(account, b) for b in created]
-    for view in views:
-        _publish(account, "booking", "create", view, user)
-    return respond(201, views[0])
-
-
-async def bookings_update(account=None, id_=None, body=None, **_):
-    data, store = _body(body), _store()
-    _, user = _account(account)
-    with store.lock:
-        record = _get(account, "bookings", id_, "Booking")
-        problems, resources = _booking_problems(account, data, record)
-        _refuse(problems)
-        record.update(_booking_fields(account, data, record), resource_id=resources[0]["id"])
-        record.update(updated_at=_now(), last_updated_by=user["id"])
-        record["durations"] = booking_durations(
-            resources[0], record["start_date"], record["end_date"], record["duration"], record["start_time"]
-        )
-        view = _booking_view(account, record)
-    _publish(account, "booking", "update", view, user)
-    return respond(200, view)
-
-
-async def bookings_delete(account=None, id_=None, body=None, **_):
-    store = _store()
-    _, user = _account(account)
-    with store.lock:
-        record = _get(account, "bookings", id_, "Booking")
-        view = _booking_view(account, record)
-        store.delete(account, "bookings", record["id"])
-    _publish(account, "booking", "delete", view, user)
-    return respond(204)
-
-
-async def downtime_types_list(account=None, **_):
-    _account(account)
-    return respond(200, list(_store().find(account, "downtime_types")))
-
-
-def _downtime_problems(slug: str, data: dict, current: dict | None) -> list:
-    store = _store()
-    problems = []
-    for rid in data.get("resource_ids") or []:
-        if store.get(slug, "resources", rid) is None:
-            problems.append(("resource_ids", "has an unknown resource", rid))
-    if "resource_ids" in data and not data["resource_ids"]:
-        problems.append(("resource_ids", "can't be blank", []))
-    start = data.get("from", current and current["from"])
-    end = data.get("to", current and current["to"])
-    if start and end and end < start:
-        problems.append(("to", "must be on or after from", end))
-    begin = data.get("start_time", current and current["start_time"])
-    finish = data.get("end_time", current and current["end_time"])
-    if begin is not None and finish is not None and finish <= begin and start == end:
-        problems.append(("end_time", "must be after the start time", finish))
-    if (
-        data.get("downtime_type_id") is not None
-        and store.get(slug, "downtime_types", data["downtime_type_id"]) is None
-    ):
-        problems.append(("downtime_type_id", "is not a time off type", data["downtime_type_id"]))
-    for key in ("booker_id", "creator_id"):
-        if key in data and store.get(slug, "users", data[key]) is None:
-            problems.append((key, "is not a user", data[key]))
-    return problems
-
-
-DOWNTIME_KEYS = (
-    "from",
-    "to",
-    "start_time",
-    "end_time",
-    "timezone",
-    "downtime_type_id",
-    "details",
-    "booker_id",
+# -- part 2 lives in its own modules; they import the helpers above, so they come last --------
+from server.vendors.resourceguru.availability import (  # noqa: E402
+    custom_availability_list,
+    custom_availability_reset,
+    custom_availability_set,
+    downtime_types_list,
+    downtimes_clashes,
+    downtimes_create,
+    downtimes_delete,
+    downtimes_get,
+    downtimes_list,
+    downtimes_split,
+    downtimes_update,
+    overtimes_set,
+    resources_update_availability,
+)
+from server.vendors.resourceguru.bookings import (  # noqa: E402
+    bookings_activities,
+    bookings_approval,
+    bookings_create,
+    bookings_delete,
+    bookings_get,
+    bookings_list,
+    bookings_remind_approvers,
+    bookings_split,
+    bookings_update,
+    clients_bookings,
+    projects_bookings,
+    resources_bookings,
+)
+from server.vendors.resourceguru.reports import (  # noqa: E402
+    reports_client,
+    reports_clients,
+    reports_project,
+    reports_projects,
+    reports_resource,
+    reports_resources,
+    reports_v2_client,
+    reports_v2_clients,
+    reports_v2_clients_unassigned,
+    reports_v2_project,
+    reports_v2_projects,
+    reports_v2_projects_unassigned,
+    reports_v2_resource,
+    reports_v2_resources,
+)
+from server.vendors.resourceguru.timesheets import (  # noqa: E402
+    calendars_delete,
+    calendars_external_events,
+    calendars_get,
+    calendars_list,
+    calendars_update,
+    timesheets_create,
+    timesheets_dismiss,
+    timesheets_list,
+    timesheets_submit,
+    timesheets_unsubmit,
+    timesheets_update,
 )
 
-
-async def downtimes_list(account=None, **_):
-    _account(account)
-    query = connexion.request.query_params
-    rows = list(_store().find(account, "downtimes"))
-    ids = {int(x) for v in query.getlist("resource_ids") for x in v.split(",") if x.strip().isdigit()}
-    if ids:
-        rows = [d for d in rows if ids & set(d["resource_ids"])]
-    if query.get("booker_id"):
-        rows = [d for d in rows if d["booker_id"] == int(query["booker_id"])]
-    if query.get("from"):
-        rows = [d for d in rows if d["to"] >= query["from"]]
-    if query.get("to"):
-        rows = [d for d in rows if d["from"] <= query["to"]]
-    return respond(200, [dict(d) for d in _page(rows, None)])
-
-
-async def downtimes_get(account=None, id_=None, **_):
-    _account(account)
-    return respond(200, dict(_get(account, "downtimes", id_, "Time off")))
-
-
-async def downtimes_create(account=None, body=None, **_):
-    data, store = _body(body), _store()
-    acc, user = _account(account)
-    with store.lock:
-        _refuse(_downtime_problems(account, data, None))
-        stamp = _now()
-        record = {
-            "id": None,
-            "details": None,
-            "timezone": None,
-            "downtime_type_id": None,
-            "booker_id": user["id"],
-            "creator_id": data.get("creator_id", user["id"]),
-            "account_id": acc["id"],
-            "created_at": stamp,
-            "updated_at": stamp,
-            "last_updated_by": user["id"],
-            "leave": None,
-            "state": None,
-            "deleted": False,
-            **{k: data[k] for k in DOWNTIME_KEYS if k in data},
-            "resource_ids": list(dict.fromkeys(data["resource_ids"])),
-        }
-        store.insert(account, "downtimes", record)
-        view = dict(record)
-    _publish(account, "downtime", "create", view, user)
-    return respond(201, view)
-
-
-async def downtimes_update(account=None, id_=None, body=None, **_):
-    data, store = _body(body), _store()
-    _, user = _account(account)
-    with store.lock:
-        record = _get(account, "downtimes", id_, "Time off")
-        _refuse(_downtime_problems(account, data, record))
-        record.update(
-            {k: data[k] for k in DOWNTIME_KEYS if k in data}, updated_at=_now(), last_updated_by=user["id"]
-        )
-        if "resource_ids" in data:
-            record["resource_ids"] = list(dict.fromkeys(data["resource_ids"]))
-        view = dict(record)
-    _publish(account, "downtime", "update", view, user)
-    return respond(200, view)
-
-
-async def downtimes_delete(account=None, id_=None, **_):
-    store = _store()
-    _, user = _account(account)
-    with store.lock:
-        record = _get(account, "downtimes", id_, "Time off")
-        store.delete(account, "downtimes", record["id"])
-    _publish(account, "downtime", "delete", dict(record), user)
-    return respond(204)
+__all__ = [
+    "bookings_activities",
+    "bookings_approval",
+    "bookings_create",
+    "bookings_delete",
+    "bookings_get",
+    "bookings_list",
+    "bookings_remind_approvers",
+    "bookings_split",
+    "bookings_update",
+    "calendars_delete",
+    "calendars_external_events",
+    "calendars_get",
+    "calendars_list",
+    "calendars_update",
+    "clients_bookings",
+    "custom_availability_list",
+    "custom_availability_reset",
+    "custom_availability_set",
+    "downtime_types_list",
+    "downtimes_clashes",
+    "downtimes_create",
+    "downtimes_delete",
+    "downtimes_get",
+    "downtimes_list",
+    "downtimes_split",
+    "downtimes_update",
+    "overtimes_set",
+    "projects_bookings",
+    "reports_client",
+    "reports_clients",
+    "reports_project",
+    "reports_projects",
+    "reports_resource",
+    "reports_resources",
+    "reports_v2_client",
+    "reports_v2_clients",
+    "reports_v2_clients_unassigned",
+    "reports_v2_project",
+    "reports_v2_projects",
+    "reports_v2_projects_unassigned",
+    "reports_v2_resource",
+    "reports_v2_resources",
+    "resources_bookings",
+    "resources_update_availability",
+    "timesheets_create",
+    "timesheets_dismiss",
+    "timesheets_list",
+    "timesheets_submit",
+    "timesheets_unsubmit",
+    "timesheets_update",
+]
