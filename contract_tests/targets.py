@@ -49,3 +49,15 @@ def load(name: str):
     schema.config.update(headers=headers)
     hooks.PINNED.update(path_parameters)
     return schema
+
+
+def state_machine(schema):
+    """The schema's state machine; in-process, every scenario starts from the seeded state, so
+    that hypothesis sees the same answers when it replays a scenario."""
+
+    class Machine(schema.as_state_machine()):
+        def setup(self):
+            for app in APPS.values():
+                app.runtime.reset()
+
+    return Machine

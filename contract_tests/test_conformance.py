@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from contract_tests import hooks  # noqa: F401  (registers the schemathesis hooks)
-from contract_tests.targets import load
+from contract_tests.targets import load, state_machine
 from server.app import API_NAMES
 
 SETTINGS = settings(
@@ -36,7 +36,7 @@ def test_admin(case):
 
 
 if productive is not None:
-    ProductiveWorkflow = productive.as_state_machine()
+    ProductiveWorkflow = state_machine(productive)
 
     class TestProductiveWorkflow(ProductiveWorkflow.TestCase):
         """Create, read, update, delete chains through the spec's links (use-after-free, availability)."""

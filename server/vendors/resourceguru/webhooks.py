@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import os
 import threading
 import time
 from urllib.parse import urlparse
@@ -22,8 +23,14 @@ from server.api import dumps
 MAX_ATTEMPTS = 5
 FIRST_DELAY = 0.5  # seconds; doubled after every failed attempt
 TIMEOUT = 3.0
-# Hosts deliveries may go to (None: any). Tests set {"127.0.0.1"} so nothing leaves the machine.
-ALLOWED_HOSTS: set[str] | None = None
+# Hosts deliveries may go to: loopback, plus those STANDIN_WEBHOOK_HOSTS names (comma-separated;
+# "*" for any). A mock never calls the internet unasked, and fuzzed webhook URLs stay on the machine.
+_EXTRA_HOSTS = os.environ.get("STANDIN_WEBHOOK_HOSTS", "")
+ALLOWED_HOSTS: set[str] | None = (
+    None
+    if _EXTRA_HOSTS.strip() == "*"
+    else {"127.0.0.1", "localhost", "::1", *(h.strip() for h in _EXTRA_HOSTS.split(",") if h.strip())}
+)
 EVENT_OF = {
     "booking": "bookings",
     "downtime": "downtimes",
