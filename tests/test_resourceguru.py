@@ -748,3 +748,17 @@ def test_webhooks_fire_for_bookings_and_time_off(client, receiver):
     assert (
         ("booking", "create") in kinds and ("booking", "delete") in kinds and ("downtime", "create") in kinds
     )
+
+
+def test_non_ascii_credentials_are_refused_not_crashed(client):
+    """compare_digest refuses non-ASCII str: credentials are compared as bytes (found by schemathesis)."""
+    form = {
+        "grant_type": "password",
+        "client_id": "the_client_id",
+        "client_secret": "sécret",
+        "username": "user@example.com",
+        "password": "pässword",
+    }
+    assert client.post("/resourceguru/oauth/token", data=form).status_code == 401
+    r = client.get("/resourceguru/v1/example-corp/resources", auth=("user@example.com", "pässword"))
+    assert r.status_code == 401

@@ -33,7 +33,7 @@ def login(store, email: str, password: str) -> dict | None:
 
 def check_password(store, email: str, password: str) -> dict | None:
     found = login(store, email, password)
-    if found and secrets.compare_digest(found["password"], password or ""):
+    if found and secrets.compare_digest(found["password"].encode(), (password or "").encode()):
         return found
     return None
 

@@ -135,7 +135,9 @@ def _client_auth(data: dict) -> dict:
         if basic:
             client_id, secret = basic
     client = auth.client_by_id(_store(), client_id)
-    if client is None or not secrets.compare_digest(client["client_secret"], secret or ""):
+    if client is None or not secrets.compare_digest(
+        client["client_secret"].encode(), (secret or "").encode()
+    ):
         raise _oauth_error("invalid_client", "Client authentication failed.", "unauthorized")
     return client
 
