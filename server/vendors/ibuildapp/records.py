@@ -183,14 +183,14 @@ def task_view(store, tenant: str, t: dict, entries: str | None = None) -> dict:
     return compact(out)
 
 
+def comments_of(store, tenant: str, target: str, target_id: int):
+    """The comments on one invoice, task or time entry (target "invoice", "task", "time_entry")."""
+    return store.find(tenant, "comments", lambda c: c["target"] == target and c["target_id"] == target_id)
+
+
 def entry_view(store, tenant: str, e: dict, form: str = "int") -> dict:
     breaks = sum(1 for _ in store.find(tenant, "breaks", lambda b: b["time_entry_id"] == e["id"]))
-    comments = sum(
-        1
-        for _ in store.find(
-            tenant, "comments", lambda c: c["target"] == "time_entry" and c["target_id"] == e["id"]
-        )
-    )
+    comments = sum(1 for _ in comments_of(store, tenant, "time_entry", e["id"]))
     return compact(
         {
             "id": e["id"],
@@ -258,6 +258,10 @@ def person(u: dict | None) -> dict:
     return compact({"first_name": u.get("first_name"), "last_name": u.get("last_name")})
 
 
+def full_name(u: dict) -> str:
+    return " ".join(x for x in (u.get("first_name"), u.get("last_name")) if x)
+
+
 def hourly_price(store, tenant: str, e: dict) -> float:
     """Price of one hour of this entry: the user's rate for the entry's schedule, else the
     user's hourly_rate (a rate's amount is per duration_unit, see UNIT_SECONDS)."""
@@ -273,3 +277,13 @@ def hourly_price(store, tenant: str, e: dict) -> float:
         return (rate.get("amount") or 0) * 3600 / UNIT_SECONDS[rate["duration_unit"]]
     user = store.get(tenant, "users", e["user_id"])
     return (user or {}).get("hourly_rate") or 0
+
+
+def cost(store, tenant: str, entries: list[dict]) -> tuple[int, float]:
+    """Worked seconds (breaks deducted) and price of the entries, rounded to cents."""
+    duration, total = 0, 0.0
+    for e in entries:
+        seconds = entry_duration(store, tenant, e)
+        duration += seconds
+        total += seconds * hourly_price(store, tenant, e) / 3600
+    return duration, round(total, 2)

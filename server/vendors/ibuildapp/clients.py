@@ -1,0 +1,229 @@
+"""iBuildApp clients (with their CSV export) and invoices."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from server.api import ApiError
+from server.vendors.ibuildapp import cascade
+from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp.common import (
+    by_id,
+    created,
+    csv_reply,
+    delete_one,
+    found,
+    found_groups,
+    group_key,
+    has,
+    id_map,
+    need,
+    ok,
+    page,
+    pick,
+    read_one,
+    request,
+    store,
+    update_one,
+    updated,
+    view,
+)
+
+# ------------------------------------------------------------------------------ clients
+
+CLIENT_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "contact_info",
+    "address",
+    "city",
+    "state",
+    "industry",
+    "website",
+    "notes",
+)
+
+
+def _client_status(b: dict, default="active") -> str:
+    if "status" not in b:
+        return default
+    return "active" if b["status"] else "inactive"
+
+
+async def client_get(body=None, **_):
+    return read_one(body, "clients", "client_id", "Client")
+
+
+async def client_create(body=None, **_):
+    b, tn, _info = request(body)
+    s = store()
+    record = {"id": None, **{k: b.get(k) for k in CLIENT_FIELDS}, "status": _client_status(b)}
+    with s.lock:
+        client = s.insert(tn, "clients", record)
+    return created(client)
+
+
+async def client_update(body=None, **_):
+    b, tn, _info = request(body)
+    s = store()
+    with s.lock:
+        client = need(tn, "clients", b["client_id"], "Client")
+        changes = pick(b, CLIENT_FIELDS)
+        changes["status"] = _client_status(b, client["status"])
+        s.update(tn, "clients", client["id"], changes)
+    return updated()
+
+
+def _client_rows(tn: str, b: dict) -> list[dict]:
+    s = store()
+    user_projects = None
+    if b.get("user_id") is not None:
+        tasks = s.find(tn, "tasks", lambda t: b["user_id"] in t["user_ids"])
+        user_projects = {t["project_id"] for t in tasks}
+
+    def keep(c):
+        if b.get("client_ids") and c["id"] not in b["client_ids"]:
+            return False
+        if "status" in b and c["status"] != ("active" if b["status"] else "inactive"):
+            return False
+        if user_projects is not None and not set(rec.projects_of_client(s, tn, c["id"])) & user_projects:
+            return False
+        fields = ("email", "name", "contact_info", "address", "industry", "state", "city")
+        if not all(has(c.get(f), b.get(f)) for f in fields):
+            return False
+        return has(c.get("notes"), b.get("description")) and has(c["name"], b.get("keyword"))
+
+    return by_id(s.find(tn, "clients", keep))
+
+
+def _client_projects(tn: str, b: dict):
+    """The `related` of client searches: the clients' projects when `with` asks for them."""
+
+    def related(clients: list[dict]) -> dict:
+        if "projects" not in (b.get("with") or []):
+            return {}
+        ids = [p for c in clients for p in rec.projects_of_client(store(), tn, c["id"])]
+        return {"projects": id_map(tn, "projects", ids)}
+
+    return related
+
+
+async def client_search(body=None, **_):
+    b, tn, _info = request(body)
+    show, related = partial(view, tn, "clients"), _client_projects(tn, b)
+    return found(_client_rows(tn, b), b, show, "client(s)", "clients", related, limit=10)
+
+
+async def client_search_group(body=None, **_):
+    b, tn, _info = request(body)
+    field = b.get("group_by") or "status"
+    show, related = partial(view, tn, "clients"), _client_projects(tn, b)
+
+    def key(c):
+        return c.get(field) or None  # an empty field groups as "?"
+
+    return found_groups(_client_rows(tn, b), b, show, key, related, limit=10)
+
+
+CLIENT_COLUMNS = "id email name contact_info address state city industry website notes status".split()
+
+
+async def client_export_csv(body=None, **_):
+    b, tn, _info = request(body)
+    with_projects = "projects" in (b.get("with") or [])
+    rows = []
+    for c in page(_client_rows(tn, b), b, 10):
+        client = view(tn, "clients", c)
+        row = [client.get(k, "") for k in CLIENT_COLUMNS]
+        if with_projects:
+            row.append(",".join(str(p) for p in client.get("projects", [])))
+        rows.append(row)
+    return csv_reply(CLIENT_COLUMNS + (["projects"] if with_projects else []), rows)
+
+
+async def client_delete(body=None, **_):
+    return delete_one(body, "clients", "client_id", "Client", cascade.delete_client)
+
+
+# ------------------------------------------------------------------------------ invoices
+
+
+async def invoice_get(body=None, **_):
+    return read_one(body, "invoices", "invoice_id", "Invoice", message="Successfully found.")
+
+
+def _invoice_amount(tn: str, task_ids: list[int]) -> float:
+    """Cost of the approved time entries of the tasks."""
+    s = store()
+    entries = s.find(
+        tn, "time_entries", lambda e: e["task_id"] in task_ids and e["status"] == "approved" and e["end_time"]
+    )
+    return rec.cost(s, tn, list(entries))[1]
+
+
+async def invoice_create(body=None, **_):
+    b, tn, _info = request(body)
+    s = store()
+    with s.lock:
+        client = need(tn, "clients", b["client_id"], "Client")
+        for task_id in b["task_ids"]:
+            task = need(tn, "tasks", task_id, "Task")
+            project = s.get(tn, "projects", task["project_id"])
+            if project is None or project["client_id"] != client["id"]:
+                raise ApiError("bad_request", f"Task {task_id} does not belong to client {client['id']}.")
+        record = {
+            "id": None,
+            "client_id": client["id"],
+            "task_ids": list(dict.fromkeys(b["task_ids"])),
+            "due_date": b.get("due_date"),
+            "payed_date": None,
+            "amount": b["amount"] if "amount" in b else _invoice_amount(tn, b["task_ids"]),
+            "status": b.get("status", "new"),
+            "created": rec.now(),
+        }
+        invoice = s.insert(tn, "invoices", record)
+    return created(invoice)
+
+
+async def invoice_update(body=None, **_):
+    return update_one(body, "invoices", "invoice_id", "Invoice", ("due_date", "status", "amount"))
+
+
+async def invoice_set_payed(body=None, **_):
+    """Marks the invoice paid and the time entries it bills as payed."""
+    b, tn, _info = request(body)
+    s = store()
+    with s.lock:
+        invoice = need(tn, "invoices", b["invoice_id"], "Invoice")
+        s.update(tn, "invoices", invoice["id"], {"payed_date": b["payed_date"], "status": "paid"})
+        for e in s.find(
+            tn, "time_entries", lambda e: e["task_id"] in invoice["task_ids"] and e["status"] == "approved"
+        ):
+            e["payment_status"] = "payed"
+    return ok(message="Successfully payed.")
+
+
+def _invoice_rows(tn: str, b: dict) -> list[dict]:
+    def keep(i):
+        return (
+            i["client_id"] in b["client_id"]
+            and (b.get("due_date") is None or i.get("due_date") == b["due_date"])
+            and (b.get("payed_date") is None or i.get("payed_date") == b["payed_date"])
+        )
+
+    return by_id(store().find(tn, "invoices", keep))
+
+
+async def invoice_search(body=None, **_):
+    b, tn, _info = request(body)
+    return found(_invoice_rows(tn, b), b, rec.invoice_view, "invoice(s)", limit=10)
+
+
+async def invoice_search_group(body=None, **_):
+    b, tn, _info = request(body)
+    return found_groups(_invoice_rows(tn, b), b, rec.invoice_view, group_key(b), limit=10)
+
+
+async def invoice_delete(body=None, **_):
+    return delete_one(body, "invoices", "invoice_id", "Invoice", cascade.delete_invoice)
