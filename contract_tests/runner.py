@@ -56,13 +56,12 @@ def _config(reports: Path) -> Path:
     return config
 
 
-def summarize(junit: Path) -> list[tuple[str, str, str]]:
-    """(operation, result, first failure) per JUnit test case."""
+def summarize(junit: Path) -> list[tuple[str, str, str, str]]:
+    """(operation, result, first failure, a curl that reproduces it) per JUnit test case."""
     rows = []
     for case in ET.parse(junit).getroot().iter("testcase"):
-        failure = case.find("failure")
-        error = case.find("error")
-        skipped = case.find("skipped")
+        failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
+        problem = failure if failure is not None else error
         result = (
             "FAIL"
             if failure is not None
@@ -72,9 +71,12 @@ def summarize(junit: Path) -> list[tuple[str, str, str]]:
             if skipped is not None
             else "ok"
         )
-        text = failure if failure is not None else error
-        first = ((text.get("message") or text.text or "") if text is not None else "").strip().splitlines()
-        rows.append((case.get("name", "?"), result, first[0] if first else ""))
+        text = ((problem.get("message") or "") + "\n" + (problem.text or "")) if problem is not None else ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        first = next((line for line in lines if not line.startswith(("1. Test Case ID", "-"))), "")
+        codes = ", ".join(line[2:].split(" ")[0] for line in lines if line.startswith("- ST"))
+        curl = next((line for line in lines if line.startswith("curl ")), "")
+        rows.append((case.get("name", "?"), result, codes or first, curl))
     return rows
 
 
@@ -135,7 +137,9 @@ def run(
         rows = summarize(junit_path)
         width = max((len(r[0]) for r in rows), default=10)
         print(f"\n{'operation':<{width}}  result  first failure")
-        for name, result, first in rows:
+        for name, result, first, curl in rows:
             print(f"{name:<{width}}  {result:<6}  {first[:100]}")
+            if curl:
+                print(f"{'':<{width}}          {curl[:300]}")
         print(f"\nJUnit: {junit_path}   HTML: {reports / 'html'}")
     return 0 if code == 0 else 1 if code == 1 else 2

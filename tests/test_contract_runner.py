@@ -98,9 +98,13 @@ def test_each_broken_variant_is_reported(variant, tmp_path):
     app = build(create_app(["productive"], rate_limit=0))
     examples = 25 if variant == "deleted still readable" else 8  # the stateful phase needs room
     code = run("productive", app=app, max_examples=examples, report=str(tmp_path))
-    failed = {name for name, result, _ in summarize(tmp_path / "junit.xml") if result != "ok"}
+    failed = {row[0] for row in summarize(tmp_path / "junit.xml") if row[1] != "ok"}
     assert code == 1
     assert operation in failed, failed
+    failing = [row for row in summarize(tmp_path / "junit.xml") if row[0] == operation]
+    assert failing[0][2].startswith("ST") and (
+        failing[0][3].startswith("curl ") or operation == "Stateful tests"
+    )
 
 
 def test_a_correct_server_conforms(tmp_path):
