@@ -4,7 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 RUN useradd --create-home --uid 10001 standin
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md schemathesis.toml ./
 COPY server ./server
 COPY fixtures ./fixtures
 COPY contract_tests ./contract_tests
