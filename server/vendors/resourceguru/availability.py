@@ -15,7 +15,7 @@ import connexion
 from server.api import ApiError, respond
 from server.vendors.resourceguru import schedule
 from server.vendors.resourceguru.bookings import _add_overtime, _cut, _ids, view
-from server.vendors.resourceguru.handlers import (
+from server.vendors.resourceguru.common import (
     _account,
     _body,
     _get,

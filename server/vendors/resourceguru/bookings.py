@@ -15,7 +15,7 @@ import connexion
 from server.api import respond
 from server.vendors.resourceguru import schedule
 from server.vendors.resourceguru.auth import OAUTH
-from server.vendors.resourceguru.handlers import (
+from server.vendors.resourceguru.common import (
     _account,
     _alive,
     _body,

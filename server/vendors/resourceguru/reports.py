@@ -14,7 +14,8 @@ import connexion
 
 from server.api import ApiError, respond
 from server.vendors.resourceguru import schedule
-from server.vendors.resourceguru.handlers import _account, _store
+from server.vendors.resourceguru.catalog import selected_options
+from server.vendors.resourceguru.common import _account, _store
 
 DAY = 480
 KINDS = ("scheduled", "waiting_list", "tentative")
@@ -164,13 +165,9 @@ class Report:
 
     # -- v1 ------------------------------------------------------------------------------------
     def custom_fields(self, r: dict) -> dict:
-        store = _store()
         out: dict[str, list] = defaultdict(list)
-        for oid in r.get("custom_field_option_ids") or []:
-            option = store.get(self.slug, "custom_field_options", oid)
-            field = option and store.get(self.slug, "custom_fields", option["custom_field_id"])
-            if option and field:
-                out[field["label"]].append(option["value"])
+        for option, field in selected_options(self.slug, r):
+            out[field["label"]].append(option["value"])
         return dict(out)
 
     def type_name(self, r: dict) -> str:
@@ -242,16 +239,12 @@ class Report:
         return out
 
     def v2_custom_fields(self, r: dict) -> list[dict]:
-        store = _store()
         fields: dict[int, dict] = {}
-        for oid in r.get("custom_field_option_ids") or []:
-            option = store.get(self.slug, "custom_field_options", oid)
-            field = option and store.get(self.slug, "custom_fields", option["custom_field_id"])
-            if option and field:
-                entry = fields.setdefault(
-                    field["id"], {"id": field["id"], "label": field["label"], "selected_options": []}
-                )
-                entry["selected_options"].append({"id": option["id"], "value": option["value"]})
+        for option, field in selected_options(self.slug, r):
+            entry = fields.setdefault(
+                field["id"], {"id": field["id"], "label": field["label"], "selected_options": []}
+            )
+            entry["selected_options"].append({"id": option["id"], "value": option["value"]})
         return list(fields.values())
 
     def total_available(self) -> int:

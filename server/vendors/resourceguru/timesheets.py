@@ -6,7 +6,7 @@ import connexion
 
 from server.api import json_body, respond
 from server.vendors.resourceguru.bookings import _ids
-from server.vendors.resourceguru.handlers import (
+from server.vendors.resourceguru.common import (
     _account,
     _body,
     _get,
