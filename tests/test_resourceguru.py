@@ -746,7 +746,9 @@ def test_webhooks_fire_for_bookings_and_time_off(client, receiver):
     expected = {("booking", "create"), ("booking", "delete"), ("downtime", "create")}
 
     def kinds():  # deliveries run in parallel threads: wait for all three, in any order
-        return {(json.loads(b)["payload"]["type"], json.loads(b)["payload"]["action"]) for _, b in rec.received}
+        return {
+            (json.loads(b)["payload"]["type"], json.loads(b)["payload"]["action"]) for _, b in rec.received
+        }
 
     assert _wait(lambda: expected <= kinds()), kinds()
 
