@@ -24,6 +24,7 @@ from server.vendors.resourceguru.common import (
     _now,
     _page,
     _publish,
+    _reference_problems,
     _refuse,
     _store,
     _user_ref,
@@ -211,11 +212,7 @@ def _problems(slug: str, data: dict, current: dict | None) -> tuple[list, list[d
         ("activity_type_id", "activity_types"),
         ("booker_id", "users"),
     )
-    for key, table in refs:
-        value = data.get(key)
-        record = store.get(slug, table, value) if value is not None else None
-        if value is not None and (record is None or record.get("deleted")):
-            problems.append((key, f"is not one of the account's {table.replace('_', ' ')}", value))
+    problems += _reference_problems(slug, data, refs)
     rrule = data.get("rrule")
     if rrule and not any(rrule.get(k) for k in ("weekly", "monthly", "yearly")):
         problems.append(("rrule", "needs a weekly, monthly or yearly rule", rrule))

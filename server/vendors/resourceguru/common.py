@@ -136,6 +136,17 @@ def _unknown(slug: str, table: str, field: str, message: str, ids) -> list:
     return [(field, message, i) for i in _missing(slug, table, ids)]
 
 
+def _reference_problems(slug: str, data: dict, refs) -> list:
+    """One problem per `(key, table)` whose id in `data` is not a live record of the account."""
+    store, problems = _store(), []
+    for key, table in refs:
+        value = data.get(key)
+        record = store.get(slug, table, value) if value is not None else None
+        if value is not None and (record is None or record.get("deleted")):
+            problems.append((key, f"is not one of the account's {table.replace('_', ' ')}", value))
+    return problems
+
+
 def _blank(data: dict, key: str, required: bool = False) -> list:
     """The "can't be blank" problem of a text field that is given (or required) but empty."""
     if (key in data or required) and not (data.get(key) or "").strip():

@@ -12,6 +12,7 @@ from server.vendors.resourceguru.common import (
     _get,
     _now,
     _page,
+    _reference_problems,
     _refuse,
     _store,
 )
@@ -33,20 +34,13 @@ def entry_view(e: dict) -> dict:
 
 
 def _entry_problems(slug: str, data: dict) -> list:
-    store = _store()
-    problems = []
     refs = (
         ("resource_id", "resources"),
         ("project_id", "projects"),
         ("client_id", "clients"),
         ("activity_type_id", "activity_types"),
     )
-    for key, table in refs:
-        value = data.get(key)
-        record = store.get(slug, table, value) if value is not None else None
-        if value is not None and (record is None or record.get("deleted")):
-            problems.append((key, f"is not one of the account's {table.replace('_', ' ')}", value))
-    return problems
+    return _reference_problems(slug, data, refs)
 
 
 async def timesheets_list(account=None, **_):
