@@ -99,7 +99,9 @@ class SafeURIParser(OpenAPIURIParser):
 class ParamValidator(ParameterValidator):
     """Path, query and header parameters: every violation, named by parameter."""
 
-    _compiled: dict[int, Draft4Validator] = {}
+    # Compiled per parameter. The entry holds the parameter itself, so its id cannot be reused by
+    # another app's parameter while cached (tests build many apps in one process).
+    _compiled: dict[int, tuple[dict, Draft4Validator]] = {}
     strict_prefixes: tuple[str, ...] = ()
 
     def _check(self, location: str, param: dict, value) -> list[Violation]:
@@ -109,11 +111,13 @@ class ParamValidator(ParameterValidator):
             return []
         if param.get("schema", {}).get("nullable") and value in ("null", "None"):
             return []
-        key = id(param)
-        validator = self._compiled.get(key)
-        if validator is None:
-            validator = self._compiled[key] = Draft4Validator(param.get("schema", {}), format_checker=FORMATS)
-        return violations(validator.iter_errors(value), location, (param["name"],))
+        cached = self._compiled.get(id(param))
+        if cached is None or cached[0] is not param:
+            cached = self._compiled[id(param)] = (
+                param,
+                Draft4Validator(param.get("schema", {}), format_checker=FORMATS),
+            )
+        return violations(cached[1].iter_errors(value), location, (param["name"],))
 
     def validate_request(self, request):
         found: list[Violation] = []
