@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from server.api import ApiError, Reply, runtime
+from server.api import ApiError, Reply, respond, runtime
 
 
 def render(error: ApiError) -> Reply:
@@ -20,7 +20,9 @@ def render(error: ApiError) -> Reply:
 async def health():
     rt = runtime()
     uptime = round(time.time() - rt.started, 3)
-    return {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.store.count()}, 200
+    return respond(
+        200, {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.store.count()}
+    )
 
 
 async def apis_list():
@@ -35,7 +37,7 @@ async def apis_list():
         }
         for api in rt.apis
     ]
-    return {"apis": items}, 200
+    return respond(200, {"apis": items})
 
 
 async def specs_get(api: str):
@@ -43,10 +45,10 @@ async def specs_get(api: str):
     match = next((a for a in rt.apis if a.name == api), None)
     if match is None:
         raise ApiError("not_found", f"No API named {api!r} is mounted")
-    return match.spec_path.read_text(encoding="utf-8"), 200, {"Content-Type": "application/yaml"}
+    return respond(200, match.spec_path.read_text(encoding="utf-8"), "application/yaml")
 
 
 async def reset(seed: int | None = None):
     rt = runtime()
     rt.reset(seed)
-    return {"status": "reset", "seed": rt.seed, "records": rt.store.count()}, 200
+    return respond(200, {"status": "reset", "seed": rt.seed, "records": rt.store.count()})

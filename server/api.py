@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import connexion
-import connexion.context
 import orjson
 from starlette.responses import Response
 
@@ -145,9 +144,25 @@ class Api:
         return SPECS / f"{self.name}.yaml"
 
 
+REQUEST_KEY = "standin.request"
+_scope: ContextVar[dict] = ContextVar("standin.scope")
+
+
+def bind(scope: dict) -> None:
+    """Called by the engine as a request enters: `runtime()` and `request()` read this scope."""
+    _scope.set(scope)
+
+
 def runtime():
     """The Runtime serving the current request (store, seed, clock), set by the engine per app."""
-    return connexion.context.scope["standin"]  # connexion.request would build a new request object
+    return _scope.get()["standin"]
+
+
+def request():
+    """The current request (path, query, headers), built once by `server.dispatch`.
+
+    `connexion.request` builds a new request object on every attribute read."""
+    return _scope.get()[REQUEST_KEY]
 
 
 def json_body(body: Any) -> Any:

@@ -25,7 +25,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 import fixtures
 from server import errors
-from server.api import SPECS, Api, ApiError, Reply
+from server.api import SPECS, Api, ApiError, Reply, bind
+from server.dispatch import MIDDLEWARES, EngineApp
 from server.limits import RateLimiter
 from server.store import Store
 
@@ -141,6 +142,7 @@ class EngineMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         scope["standin"] = rt = self.runtime
+        bind(scope)
         api = rt.owner(scope["path"])
         if api is None or api.rate is None or rt.rate_limit == 0:
             return await self.app(scope, receive, send)
@@ -193,7 +195,7 @@ def create_app(
 
     # connexion logs every undeclared query parameter at ERROR; they are ignored by design.
     logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
-    app = connexion.AsyncApp(__name__, jsonifier=Jsonifier(json, separators=(",", ":")))
+    app = EngineApp(__name__, middlewares=list(MIDDLEWARES), jsonifier=Jsonifier(json, separators=(",", ":")))
     options = dict(
         pythonic_params=True,
         validate_responses=False,

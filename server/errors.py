@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from functools import cached_property
 
+import jsonschema_rs
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import (
     BadRequestProblem,
@@ -36,6 +36,32 @@ FORMATS = FormatChecker()
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
+def quick_check(schema: dict):
+    """jsonschema-rs's `is_valid` for the same schema, about 20x faster than jsonschema's walk.
+
+    It only lets valid input through early: it is as strict or stricter (it knows no `nullable`,
+    checks `uri` and `email` more closely), so whatever it refuses goes on to jsonschema, whose
+    answer stands and which names every violation. None when it can't compile the schema."""
+    try:
+        return jsonschema_rs.Draft4Validator(schema, validate_formats=True).is_valid
+    except Exception:  # a construct it does not take: jsonschema alone decides
+        return None
+
+
+# connexion builds a body validator per request; the compiled schemas outlive it. Each entry holds
+# its schema, so the id cannot be reused by another schema while cached.
+_COMPILED: dict[int, tuple[dict, Draft4RequestValidator, object]] = {}
+
+
+def compiled(schema: dict) -> tuple:
+    """(jsonschema validator, quick check) for a request body schema, built once."""
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        validator = Draft4RequestValidator(schema, format_checker=FORMATS)
+        entry = _COMPILED[id(schema)] = (schema, validator, quick_check(schema))
+    return entry[1:]
+
+
 def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
     """jsonschema errors -> Violations, sorted by path, a missing property named in the path."""
     out = []
@@ -50,9 +76,13 @@ def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
 class BodyValidator(JSONRequestBodyValidator):
     """JSON bodies: undecodable or malformed → 'malformed'; schema failures → every violation."""
 
-    @cached_property
+    @property
     def _validator(self):
-        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+        return compiled(self._schema)[0]
+
+    @property
+    def _quick(self):
+        return compiled(self._schema)[1]
 
     async def _parse(self, stream, scope):
         raw = b"".join([chunk async for chunk in stream])
@@ -66,6 +96,8 @@ class BodyValidator(JSONRequestBodyValidator):
     def _validate(self, body):
         if body is None and not self._nullable:
             raise ApiError("malformed", "The request body must not be empty")
+        if self._quick is not None and self._quick(body):
+            return body
         found = violations(self._validator.iter_errors(body), "body")
         if found:
             raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
@@ -75,11 +107,17 @@ class BodyValidator(JSONRequestBodyValidator):
 class FormValidator(FormDataValidator):
     """Form bodies (OAuth token requests) report violations the same way as JSON bodies."""
 
-    @cached_property
+    @property
     def _validator(self):
-        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+        return compiled(self._schema)[0]
+
+    @property
+    def _quick(self):
+        return compiled(self._schema)[1]
 
     def _validate(self, body):
+        if self._quick is not None and self._quick(body):
+            return body
         found = violations(self._validator.iter_errors(body), "body")
         if found:
             raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
@@ -101,7 +139,7 @@ class ParamValidator(ParameterValidator):
 
     # Compiled per parameter. The entry holds the parameter itself, so its id cannot be reused by
     # another app's parameter while cached (tests build many apps in one process).
-    _compiled: dict[int, tuple[dict, Draft4Validator]] = {}
+    _compiled: dict[int, tuple[dict, Draft4Validator, object]] = {}
     strict_prefixes: tuple[str, ...] = ()
 
     def _check(self, location: str, param: dict, value) -> list[Violation]:
@@ -113,10 +151,14 @@ class ParamValidator(ParameterValidator):
             return []
         cached = self._compiled.get(id(param))
         if cached is None or cached[0] is not param:
+            schema = param.get("schema", {})
             cached = self._compiled[id(param)] = (
                 param,
-                Draft4Validator(param.get("schema", {}), format_checker=FORMATS),
+                Draft4Validator(schema, format_checker=FORMATS),
+                quick_check(schema),
             )
+        if cached[2] is not None and cached[2](value):
+            return []
         return violations(cached[1].iter_errors(value), location, (param["name"],))
 
     def validate_request(self, request):

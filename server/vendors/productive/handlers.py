@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from itertools import islice
 
-import connexion
 from connexion.context import context
 
-from server.api import ApiError, Violation, json_body, respond, runtime
+from server.api import ApiError, Violation, json_body, request, respond, runtime
 from server.vendors.productive import jsonapi
 from server.vendors.productive.jsonapi import CONTENT_TYPE, KINDS
 
@@ -67,7 +66,7 @@ def _document(type_: str, record: dict, status: int = 200):
 
 
 def _include_paths(type_: str, query=None) -> tuple[str, ...]:
-    asked = (query if query is not None else connexion.request.query_params).get("include")
+    asked = (query if query is not None else request().query_params).get("include")
     return tuple(dict.fromkeys(asked.split(","))) if asked else jsonapi.DEFAULT_INCLUDES[type_]
 
 
@@ -80,8 +79,8 @@ def _sorted(rows: list[dict], sort: str | None) -> list[dict]:
 
 
 def _list(type_: str):
-    rt, tenant, request = runtime(), _tenant(), connexion.request
-    query = request.query_params
+    rt, tenant, req = runtime(), _tenant(), request()
+    query = req.query_params
     table = rt.store.table(tenant, type_)
     wanted = [FILTERS[type_][k[7:-1]](v) for k, v in query.items() if k.startswith("filter[")]
     number, size = int(query.get("page[number]", 1)), int(query.get("page[size]", 30))
@@ -94,7 +93,7 @@ def _list(type_: str):
     body = {
         "data": [jsonapi.resource(KINDS[type_], r, int(tenant)) for r in page],
         "included": jsonapi.included(rt.store, tenant, type_, page, _include_paths(type_, query)),
-        "links": jsonapi.page_links(request, number, size, total),
+        "links": jsonapi.page_links(req, number, size, total),
         "meta": jsonapi.page_meta(number, size, total),
     }
     return respond(200, body, CONTENT_TYPE)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 
-import connexion
-
-from server.api import ApiError, respond
+from server.api import ApiError, request, respond
 from server.vendors.resourceguru import schedule
 from server.vendors.resourceguru.bookings import _add_overtime, _cut, _ids, view
 from server.vendors.resourceguru.common import (
@@ -168,7 +166,7 @@ def _clash_policy(data: dict) -> str | None:
 
 async def downtimes_list(account=None, **_):
     _account(account)
-    query = connexion.request.query_params
+    query = request().query_params
     store = _store()
     rows = list(store.find(account, "downtimes"))
     ids = _ids(query.getlist("resource_ids"))
@@ -357,7 +355,7 @@ def _custom_view(resource: dict, start: str, end: str) -> dict:
 
 async def custom_availability_list(account=None, **_):
     _account(account)
-    query = connexion.request.query_params
+    query = request().query_params
     ids = _ids(query.getlist("resource_ids[]") + query.getlist("resource_ids"))
     start = query.get("start_date") or "0001-01-01"
     end = query.get("end_date") or "9999-12-31"

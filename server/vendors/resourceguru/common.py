@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-import connexion
 from connexion.context import context
 
-from server.api import ApiError, Violation, json_body, runtime
+from server.api import ApiError, Violation, json_body, request, runtime
 from server.vendors.resourceguru import webhooks
 from server.vendors.resourceguru.auth import OAUTH
 
@@ -34,7 +33,7 @@ def _store():
 
 
 def _query(name: str, default=None):
-    return connexion.request.query_params.get(name, default)
+    return request().query_params.get(name, default)
 
 
 def _flag(name: str, default: str = "0") -> bool:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlencode, urlparse
 
-import connexion
-
-from server.api import ApiError, respond
+from server.api import ApiError, request, respond
 from server.vendors.resourceguru import auth
 from server.vendors.resourceguru.auth import OAUTH
 from server.vendors.resourceguru.common import _body, _store
@@ -22,7 +20,7 @@ def _bad_grant(detail: str = "The provided authorization grant is invalid.") -> 
 
 
 def _basic() -> tuple[str, str] | None:
-    return auth.basic_credentials(connexion.request.headers.get("authorization"))
+    return auth.basic_credentials(request().headers.get("authorization"))
 
 
 def _client_auth(data: dict) -> dict:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-import connexion
-
-from server.api import ApiError, respond
+from server.api import ApiError, request, respond
 from server.vendors.resourceguru import schedule
 from server.vendors.resourceguru.catalog import selected_options
 from server.vendors.resourceguru.common import _account, _store
@@ -23,7 +21,7 @@ DOWNTIME = ("other", "personal_vacation", "public_holiday", "sick", "total_vacat
 
 
 def _range() -> tuple[dt.date, dt.date]:
-    query = connexion.request.query_params
+    query = request().query_params
     return schedule.date(query["start_date"]), schedule.date(query["end_date"])
 
 
@@ -252,7 +250,7 @@ class Report:
 
 
 def _report() -> Report:
-    account = connexion.request.path_params.get("account")
+    account = request().path_params.get("account")
     first, last = _range()
     return Report(account, first, last)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import connexion
-
-from server.api import json_body, respond
+from server.api import json_body, request, respond
 from server.vendors.resourceguru.bookings import _ids
 from server.vendors.resourceguru.common import (
     _account,
@@ -45,7 +43,7 @@ def _entry_problems(slug: str, data: dict) -> list:
 
 async def timesheets_list(account=None, **_):
     _account(account)
-    query = connexion.request.query_params
+    query = request().query_params
     rows = list(_store().find(account, "timesheet_entries"))
     if query.get("start_date"):
         rows = [e for e in rows if e["date"] >= query["start_date"]]
@@ -121,7 +119,7 @@ async def timesheets_dismiss(account=None, id_=None, **_):
 
 
 def _mark(account: str, submitted: bool) -> None:
-    query = connexion.request.query_params
+    query = request().query_params
     start, end = query.get("start_date") or "0001-01-01", query.get("end_date") or "9999-12-31"
     store = _store()
     with store.lock:
@@ -196,7 +194,7 @@ async def calendars_delete(account=None, id_=None, **_):
 
 async def calendars_external_events(account=None, **_):
     _account(account)
-    query = connexion.request.query_params
+    query = request().query_params
     store = _store()
     synced = {
         c["id"] for cal in store.find(account, "calendars") for c in cal["incoming_calendars"] if c["sync"]
