@@ -164,3 +164,58 @@ def test_store_tables_iterate_in_id_order():
         store.insert("t", "rows", {"id": record_id})
     store.insert("t", "rows", {})
     assert list(store.table("t", "rows")) == [2, 5, 9, 10]
+
+
+def test_indexed_router_picks_the_route_starlette_would():
+    """Same first match (or 405 partial, or none) as Starlette's linear scan, for every case."""
+    from starlette.routing import Mount, Route, Router
+
+    from server.dispatch import IndexedRouter
+
+    async def endpoint(scope, receive, send):
+        pass
+
+    templates = [
+        ("/v1/{account}/bookings", ["GET"]),
+        ("/v1/{account}/bookings/{id:int}", ["GET"]),
+        ("/v1/{account}/bookings/{id}", ["DELETE"]),
+        ("/v1/{account}/timesheets/submit", ["POST"]),
+        ("/v1/{account}/timesheets/{id}", ["GET"]),
+        ("/v1/me", ["GET"]),
+        ("/v1/{account}", ["GET"]),
+        ("/files/{name}.json", ["GET"]),
+        ("/raw/{rest:path}", ["GET"]),
+    ]
+
+    def routes():
+        made = [Route(path, endpoint, methods=methods) for path, methods in templates]
+        return [*made, Mount("/mounted", app=endpoint)]
+
+    plain, indexed = Router(routes()), IndexedRouter(routes())
+
+    def picked(router, method, path):
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        tried = router._candidates(path) if isinstance(router, IndexedRouter) else router.routes
+        matches = [(route.matches(scope)[0].name, router.routes.index(route)) for route in tried]
+        full = [i for name, i in matches if name == "FULL"]
+        partial = [i for name, i in matches if name == "PARTIAL"]
+        return ("FULL", full[0]) if full else ("PARTIAL", partial[0]) if partial else None
+
+    paths = [
+        "/v1/acme/bookings",
+        "/v1/acme/bookings/12",
+        "/v1/acme/bookings/x",
+        "/v1/acme/timesheets/submit",
+        "/v1/acme/timesheets/7",
+        "/v1/me",
+        "/v1/acme",
+        "/v1//bookings",
+        "/files/a.json",
+        "/raw/a/b/c",
+        "/mounted/x/y",
+        "/nowhere",
+        "/v1/acme/bookings/12/extra",
+    ]
+    for path in paths:
+        for method in ("GET", "POST", "DELETE"):
+            assert picked(indexed, method, path) == picked(plain, method, path), (method, path)
