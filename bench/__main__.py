@@ -108,16 +108,17 @@ def bench_prism(name: str, requests: list, args) -> tuple[list[dict], float | No
 
 def scale_for(name: str) -> tuple[int, int]:
     """(scale, records at scale 1): the `--scale` giving ~100k records, from seeding in-process
-    at scales 1 and 11 (faker volume is only roughly linear in the scale)."""
+    at scales 1 and 101 (faker volume is only roughly linear in the scale: small scales
+    overestimate Resource Guru's growth by half)."""
     import fixtures
     from server.store import Store
 
     counts = []
-    for scale in (1, 11):
+    for scale in (1, 101):
         store = Store()
         fixtures.seed_all(store, 0, [name], scale)
         counts.append(store.count())
-    step = (counts[1] - counts[0]) / 10
+    step = (counts[1] - counts[0]) / 100
     if step <= 0:
         return 0, counts[0]
     return max(1, round((TARGET_RECORDS - counts[0]) / step) + 1), counts[0]

@@ -23,7 +23,8 @@ class Row:
     method: str
     template: str  # the path as the spec writes it
     id: str | None = None  # "first": the first record the list at the parent path returns
-    body: dict | None = None  # only when the spec has no requestBody example (from the vendor's docs)
+    body: dict | None = None  # instead of the spec's requestBody example
+    query: str = ""  # appended to the path, e.g. a page size
 
 
 ROWS = {
@@ -40,27 +41,27 @@ ROWS = {
         Row("GET", "/v1/{account}/resources/{id}", "first"),
     ],
     "ibuildapp": [
-        Row("POST", "/api/{APP_CODE}/user/search", body={"email": "test"}),
-        Row(
-            "POST",
-            "/api/{APP_CODE}/ts/create",
-            body={"user_id": 1, "task_id": 18, "start_time": 1565687043, "end_time": 1565688043},
-        ),
+        Row("POST", "/api/{APP_CODE}/user/search"),
+        Row("POST", "/api/{APP_CODE}/ts/create"),
     ],
 }
 
-# The collections `--scale` multiplies: their list is where 100,000 records would show.
+# The collections `--scale` multiplies: their list is where 100,000 records would show. Each asks
+# for one page of 50, as a frontend paging through them would: Resource Guru's bookings and
+# iBuildApp's searches have no default page size, so unpaged they answer with every record.
 SCALE_LISTS = {
     "productive": [Row("GET", "/api/v2/entitlements")],
-    "resourceguru": [Row("GET", "/v1/{account}/bookings")],
-    "ibuildapp": [Row("POST", "/api/{APP_CODE}/user/search", body={"email": "test"})],
+    "resourceguru": [Row("GET", "/v1/{account}/bookings", query="limit=50")],
+    "ibuildapp": [Row("POST", "/api/{APP_CODE}/user/search", body={"limit": 50})],
 }
 
 
 def list_rows(name: str) -> list[Row]:
     """The API's GET-list rows plus its growing collections (a search may be a POST)."""
+    scaled = SCALE_LISTS.get(name, [])
+    paged = {(r.method, r.template) for r in scaled}  # an unpaged twin would answer every record
     rows = [r for r in ROWS.get(name, []) if r.method == "GET" and "{id}" not in r.template]
-    return rows + [r for r in SCALE_LISTS.get(name, []) if r not in rows]
+    return [r for r in rows if (r.method, r.template) not in paged] + scaled
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _deref(spec: dict, node: dict) -> dict:
 
 
 def _example(spec: dict, row: Row) -> tuple[str, dict | None]:
-    """(media type, example) of the operation's requestBody; the row's own body if it has none."""
+    """(media type, body): the row's own body, else the example of the operation's requestBody."""
     operation = spec.get("paths", {}).get(row.template, {}).get(row.method.lower())
     if operation is None:
         raise LookupError(f"{row.method} {row.template} is not in the spec")
@@ -95,12 +96,14 @@ def _example(spec: dict, row: Row) -> tuple[str, dict | None]:
     media = next(iter(content), "application/json")
     item = content.get(media, {})
     examples = [_deref(spec, e).get("value") for e in item.get("examples", {}).values()]
-    return media, item.get("example", examples[0] if examples else row.body)
+    if row.body is not None:
+        return media, row.body
+    return media, item.get("example", examples[0] if examples else None)
 
 
 def prepare(name: str, row: Row, demo: dict, spec: dict, base: str) -> Request:
     """The concrete request; `base` (Standin's URL for the API) resolves `id="first"`."""
-    label = f"{name} {row.method} {row.template}"
+    label = f"{name} {row.method} {row.template}" + (f"?{row.query}" if row.query else "")
     headers = dict(demo.get("headers", {}))
     media, example = _example(spec, row)
 
@@ -129,6 +132,8 @@ def prepare(name: str, row: Row, demo: dict, spec: dict, base: str) -> Request:
         body = json.dumps(example, separators=(",", ":")).encode()
         if not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = media
+    if row.query:
+        path += f"?{row.query}"
     return Request(label, row.method, path, headers, body)
 
 

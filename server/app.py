@@ -117,7 +117,7 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     started: float = field(default_factory=time.time)
     routes: dict[str, list] = field(default_factory=dict)
-    _snapshot: tuple | None = None
+    _snapshot: bytes | None = None
 
     def __post_init__(self) -> None:
         self._longest_prefix_first = sorted(self.apis, key=lambda a: -len(self.prefixes[a.name]))

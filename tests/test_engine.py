@@ -219,3 +219,17 @@ def test_indexed_router_picks_the_route_starlette_would():
     for path in paths:
         for method in ("GET", "POST", "DELETE"):
             assert picked(indexed, method, path) == picked(plain, method, path), (method, path)
+
+
+def test_store_index_follows_every_write():
+    store = Store()
+    for i, owner in ((1, 7), (2, 7), (3, 8)):
+        store.insert("t", "entries", {"id": i, "user_id": owner})
+    assert [r["id"] for r in store.index("t", "entries", "user_id")[7]] == [1, 2]
+    with store.lock:  # an in-place change, as handlers make them
+        store.get("t", "entries", 2)["user_id"] = 8
+        assert [r["id"] for r in store.index("t", "entries", "user_id")[8]] == [2, 3]
+    store.delete("t", "entries", 3)
+    assert [r["id"] for r in store.index("t", "entries", "user_id")[8]] == [2]
+    store.restore(store.snapshot())
+    assert [r["id"] for r in store.index("t", "entries", "user_id")[7]] == [1]

@@ -120,8 +120,7 @@ def has(value, part) -> bool:
 def page(rows: list, b: dict, default_limit: int | None = None) -> list:
     offset = b.get("offset") or 0
     limit = b.get("limit", default_limit)
-    rows = rows[offset:]
-    return rows[:limit] if limit else rows
+    return rows[offset : offset + limit] if limit else rows[offset:]
 
 
 def group_key(b: dict, default: str = "status", aliases: dict | None = None) -> Callable[[dict], object]:

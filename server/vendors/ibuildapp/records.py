@@ -44,7 +44,7 @@ def compact(record: dict) -> dict:
 
 def break_seconds(store, tenant: str, entry_id: int, at: int | None = None) -> int:
     total = 0
-    for b in store.find(tenant, "breaks", lambda b: b["time_entry_id"] == entry_id):
+    for b in store.index(tenant, "breaks", "time_entry_id").get(entry_id, ()):
         end = b["end_time"] if b["end_time"] is not None else (at or now())
         total += max(0, end - b["start_time"])
     return total
@@ -57,11 +57,20 @@ def entry_duration(store, tenant: str, e: dict) -> int:
 
 
 def teams_of(store, tenant: str, user_id: int) -> list[int]:
-    return sorted(g["id"] for g in store.find(tenant, "groups", lambda g: user_id in g["user_ids"]))
+    """Ids of the groups the user is in; the user -> groups map is kept until the next write."""
+
+    def build():
+        teams: dict[int, list[int]] = {}
+        for g in store.find(tenant, "groups"):  # id order, so each list is sorted
+            for member in set(g["user_ids"]):
+                teams.setdefault(member, []).append(g["id"])
+        return teams
+
+    return list(store.derived(("ibuildapp teams", tenant), build).get(user_id, ()))
 
 
 def user_view(store, tenant: str, u: dict) -> dict:
-    entries = list(store.find(tenant, "time_entries", lambda e: e["user_id"] == u["id"]))
+    entries = store.index(tenant, "time_entries", "user_id").get(u["id"], ())
     closed = [e for e in entries if e["end_time"] is not None]
     paid = sum(entry_duration(store, tenant, e) for e in closed if e["payment_status"] == "payed")
     unapproved = sum(entry_duration(store, tenant, e) for e in closed if e["status"] == "in-progress")

@@ -155,7 +155,13 @@ async def user_update(body=None, **_):
     return updated()
 
 
+USER_FILTERS = ("user_id", "email", "first_name", "last_name", "position", "is_active")
+
+
 def _user_rows(tn: str, b: dict) -> list[dict]:
+    if all(b.get(k) is None for k in USER_FILTERS):  # tables keep id order: nothing to sort
+        return list(store().table(tn, "users").values())
+
     def keep(u):
         return (
             (b.get("user_id") is None or u["id"] == b["user_id"])

@@ -67,21 +67,24 @@ def _type_view(slug: str, rtype: dict) -> dict:
     return {**rtype, "custom_fields": [_field_view(slug, f) for f in fields]}
 
 
-def _booked(slug: str, resource_id: int | None = None) -> dict[int, tuple[set, set]]:
-    """resource id -> (client ids, project ids) of its bookings, in one pass over the bookings."""
-    out: dict[int, tuple[set, set]] = {}
-    for b in _store().find(slug, "bookings"):
-        if resource_id is None or b.get("resource_id") == resource_id:
-            clients, projects = out.setdefault(b.get("resource_id"), (set(), set()))
+def _booked(slug: str) -> dict[int, tuple[list, list]]:
+    """resource id -> (client ids, project ids) it is booked for, sorted; one pass over the
+    bookings per change of the store, not one per resource shown."""
+
+    def build():
+        seen: dict[int, tuple[set, set]] = {}
+        for b in _store().find(slug, "bookings"):
+            clients, projects = seen.setdefault(b.get("resource_id"), (set(), set()))
             if b.get("client_id"):
                 clients.add(b["client_id"])
             if b.get("project_id"):
                 projects.add(b["project_id"])
-    return out
+        return {rid: (sorted(c), sorted(p)) for rid, (c, p) in seen.items()}
+
+    return _store().derived(("booked", slug), build)
 
 
-def _resource_view(slug: str, r: dict, availability: bool = True, booked: dict | None = None) -> dict:
-    """The API's resource; `booked` (from `_booked`) spares a listing one bookings scan per row."""
+def _resource_view(slug: str, r: dict, availability: bool = True) -> dict:
     store = _store()
     rtype = store.get(slug, "resource_types", r["resource_type_id"]) or {
         "id": r["resource_type_id"],
@@ -94,9 +97,8 @@ def _resource_view(slug: str, r: dict, availability: bool = True, booked: dict |
         {"id": option["id"], "name": field["label"], "value": option["value"]}
         for option, field in selected_options(slug, r)
     ]
-    clients, projects = (booked if booked is not None else _booked(slug, r["id"])).get(r["id"], ((), ()))
-    view["booked_client_ids"] = sorted(clients)
-    view["booked_project_ids"] = sorted(projects)
+    clients, projects = _booked(slug).get(r["id"], ((), ()))
+    view["booked_client_ids"], view["booked_project_ids"] = list(clients), list(projects)
     if not availability:
         view.pop("available_periods", None)
     return view
@@ -122,8 +124,7 @@ def _resource_rows(account: str, archived: bool) -> list[dict]:
     if ids:
         rows = [r for r in rows if r["id"] in ids]
     show = _query("show_availability", "1") != "0"
-    booked = _booked(account)
-    return [_resource_view(account, r, show, booked) for r in _page(rows)]
+    return [_resource_view(account, r, show) for r in _page(rows)]
 
 
 async def resources_list(account=None, **_):

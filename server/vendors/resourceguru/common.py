@@ -92,10 +92,9 @@ def _alive(record: dict) -> bool:
 def _page(rows: list, default_limit: str | None = "50") -> list:
     offset = int(_query("offset", "0") or 0)
     limit = _query("limit", default_limit)
-    rows = rows[offset:]
-    if limit not in (None, "", "0"):
-        rows = rows[: int(limit)]
-    return rows
+    if limit in (None, "", "0"):
+        return rows[offset:]
+    return rows[offset : offset + int(limit)]  # a page costs its size, not the table's
 
 
 def _listing(account: str, table: str, archived_only: bool) -> list[dict]:
