@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import time
 
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp
 from connexion.decorators.parameter import get_arguments, pythonic
@@ -40,7 +41,15 @@ def _pythonic(name: str) -> str:
 
 
 class EngineOperation:
-    """One spec operation bound to its handler; called by connexion's routed middleware."""
+    """One spec operation bound to its handler; called by connexion's routed middleware.
+
+    A GET answer is kept and sent again for the same request (URL, headers) while the store has
+    not changed and within the same second: the handler and the JSON encoding were most of a
+    read's cost. Security and validation still run on every request. Any other method ends a
+    store epoch, so nothing kept outlives a change even if a handler forgot the lock.
+    An operation marked `x-standin-uncached` in its spec is always answered afresh."""
+
+    KEPT_PER_OPERATION = 512
 
     def __init__(self, operation, uri_parser_class) -> None:
         self.operation = operation
@@ -52,8 +61,38 @@ class EngineOperation:
         )
         self.arguments, self.has_kwargs = inspect_function_arguments(self.fn)
         self.takes_body = operation.is_request_body_defined and (self.has_kwargs or bool(self.arguments))
+        self.reads = operation.method.lower() == "get"
+        self.kept: dict | None = (
+            {} if self.reads and not operation._operation.get("x-standin-uncached") else None
+        )
 
     async def __call__(self, scope, receive, send) -> None:
+        store = scope["standin"].store
+        if self.kept is None:
+            try:
+                return await self._answer(scope, receive, send, store, None)
+            finally:
+                if not self.reads:
+                    store.epoch += 1
+        key = (
+            scope["scheme"],
+            repr(scope.get("server")),
+            scope.get("root_path", ""),
+            scope["path"],
+            scope["query_string"],
+            tuple(tuple(h) for h in scope["headers"]),
+        )
+        stamp = (store.generation, store.epoch, int(time.time()))
+        kept = self.kept.get(key)
+        if kept is not None and kept[0] == stamp and not store.lock.depth:
+            status, headers, body = kept[1]
+            await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self._answer(scope, receive, send, store, (key, stamp))
+
+    async def _answer(self, scope, receive, send, store, keep) -> None:
+        """The handler's answer; kept under `keep` (key, stamp) if the store did not change."""
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
         scope[REQUEST_KEY] = request._starlette_request  # handlers read raw query strings
         bind(scope)  # body validation may have handed on a copy of the scope
@@ -70,6 +109,12 @@ class EngineOperation:
             content_type=request.mimetype,
         )
         response = await self.fn(**{_pythonic(k): v for k, v in kwargs.items()})
+        if keep is not None and 200 <= response.status_code < 300 and not store.lock.depth:
+            key, stamp = keep
+            if stamp == (store.generation, store.epoch, int(time.time())):
+                if len(self.kept) >= self.KEPT_PER_OPERATION:
+                    self.kept.clear()
+                self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))
         await response(scope, receive, send)
 
 

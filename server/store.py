@@ -35,6 +35,7 @@ class Store:
     def __init__(self) -> None:
         self.lock = WriteLock(self)
         self.generation = 0  # counts writes (exits of the lock); derived values remember theirs
+        self.epoch = 0  # counts requests that may have written (server.dispatch: every non-GET)
         self._tables: dict[str, dict[str, dict[int, dict]]] = {}
         self._ids: dict[str, int] = {}
         self._derived: dict[tuple, tuple[int, object]] = {}

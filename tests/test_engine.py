@@ -233,3 +233,24 @@ def test_store_index_follows_every_write():
     assert [r["id"] for r in store.index("t", "entries", "user_id")[8]] == [2]
     store.restore(store.snapshot())
     assert [r["id"] for r in store.index("t", "entries", "user_id")[7]] == [1]
+
+
+def test_kept_read_answers_follow_writes_and_callers(client, app):
+    """GET answers are kept per request and store state (server.dispatch): never stale, never
+    another caller's."""
+    url = "/productive/api/v2/widgets/1"
+    first = client.get(url, headers=PRODUCTIVE)
+    assert client.get(url, headers=PRODUCTIVE).content == first.content
+    body = {"data": {"type": "widgets", "id": "1", "attributes": {"width": 5}}}
+    patched = client.patch(url, json=body, headers={**PRODUCTIVE, "Content-Type": "application/vnd.api+json"})
+    assert patched.status_code == 200
+    assert client.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 5
+    # a change made without the store's lock is seen once the non-GET request making it has ended
+    store = app.runtime.store
+    store.get("1308", "widgets", 1)["width"] = 6
+    epoch = store.epoch
+    assert client.delete("/productive/api/v2/widgets/999999", headers=PRODUCTIVE).status_code == 404
+    assert store.epoch == epoch + 1
+    assert client.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 6
+    other = {"X-Auth-Token": "standin-productive-other-token", "X-Organization-Id": "1308"}
+    assert client.get(url, headers=other).status_code == 403

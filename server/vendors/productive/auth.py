@@ -9,7 +9,7 @@ AUTH_TENANT = "_auth"
 
 def _token(request, value: str | None) -> dict | None:
     store = request.scope["standin"].store
-    return next(store.find(AUTH_TENANT, "tokens", lambda t: t["token"] == value), None)
+    return next(iter(store.index(AUTH_TENANT, "tokens", "token").get(value, ())), None)
 
 
 def token_info(api_key: str, request) -> dict | None:

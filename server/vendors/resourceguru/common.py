@@ -54,11 +54,17 @@ def _identity() -> dict:
 
 
 def _member(slug: str) -> dict | None:
+    """The account's live user with the caller's e-mail (any case)."""
     email = (_identity().get("email") or "").lower()
-    return next(
-        _store().find(slug, "users", lambda u: u["email"].lower() == email and not u["deleted"]),
-        None,
-    )
+
+    def by_email():
+        users: dict[str, list[dict]] = {}
+        for u in _store().find(slug, "users"):
+            users.setdefault(u["email"].lower(), []).append(u)
+        return users
+
+    users = _store().derived(("resourceguru members", slug), by_email).get(email, ())
+    return next((u for u in users if not u["deleted"]), None)
 
 
 def _account(slug: str) -> tuple[dict, dict]:
