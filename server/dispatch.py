@@ -49,7 +49,7 @@ class EngineOperation:
     store epoch, so nothing kept outlives a change even if a handler forgot the lock.
     An operation marked `x-standin-uncached` in its spec is always answered afresh."""
 
-    KEPT_PER_OPERATION = 512
+    KEPT_PER_OPERATION = 32  # distinct requests; an answer lives a second at most anyway
 
     def __init__(self, operation, uri_parser_class) -> None:
         self.operation = operation
