@@ -69,16 +69,20 @@ def _tune_connexion() -> None:
 
 # Parsed specs, pickled by content hash: unpickling takes 1/50 of parsing the YAML (~0.35 s of
 # start-up for all APIs). Written by this process only; a cache that can't be used is skipped.
-SPEC_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "standin" / "specs"
+_HOME = os.path.expanduser("~")  # stays "~" for a user with neither $HOME nor a passwd entry
+_CACHE_ROOT = os.environ.get("XDG_CACHE_HOME") or (None if _HOME == "~" else os.path.join(_HOME, ".cache"))
+SPEC_CACHE = Path(_CACHE_ROOT) / "standin" / "specs" if _CACHE_ROOT else None
 
 
 def load_spec(name: str) -> dict:
     """Specs are passed to connexion as dicts: a file would go through Jinja2 and lose `{{ }}`."""
     text = (SPECS / f"{name}.yaml").read_bytes()
+    if SPEC_CACHE is None:
+        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     cached = SPEC_CACHE / f"{name}-{hashlib.sha256(text).hexdigest()[:32]}.pickle"
     try:
         return pickle.loads(cached.read_bytes())  # noqa: S301 (written by load_spec below)
-    except (OSError, pickle.PickleError, EOFError):
+    except Exception:  # missing or unreadable: parse the YAML
         pass
     spec = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     try:

@@ -254,3 +254,17 @@ def test_kept_read_answers_follow_writes_and_callers(client, app):
     assert client.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 6
     other = {"X-Auth-Token": "standin-productive-other-token", "X-Organization-Id": "1308"}
     assert client.get(url, headers=other).status_code == 403
+
+
+def test_spec_cache_matches_the_yaml_and_survives_a_bad_file(tmp_path, monkeypatch):
+    import yaml
+
+    from server import app as composition
+
+    monkeypatch.setattr(composition, "SPEC_CACHE", tmp_path)
+    parsed = yaml.safe_load((composition.SPECS / "admin.yaml").read_text(encoding="utf-8"))
+    assert composition.load_spec("admin") == parsed  # parsed, then written
+    (kept,) = tmp_path.glob("admin-*.pickle")
+    assert composition.load_spec("admin") == parsed  # read back
+    kept.write_bytes(b"not a pickle")
+    assert composition.load_spec("admin") == parsed
