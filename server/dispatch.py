@@ -23,7 +23,7 @@ from connexion.utils import inspect_function_arguments
 from starlette._utils import get_route_path
 from starlette.routing import Match, Route, Router
 
-from server.api import REQUEST_KEY, bind
+from server.api import bind
 
 # connexion's stack minus two layers that do nothing here: no Swagger UI is served, and responses
 # are checked against the spec by the contract tests, not on every request.
@@ -94,8 +94,8 @@ class EngineOperation:
     async def _answer(self, scope, receive, send, store, keep) -> None:
         """The handler's answer; kept under `keep` (key, stamp) if the store did not change."""
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
-        scope[REQUEST_KEY] = request._starlette_request  # handlers read raw query strings
-        bind(scope)  # body validation may have handed on a copy of the scope
+        # handlers read raw query strings; body validation may have handed on a copy of the scope
+        bind(scope, request._starlette_request)
         body = await request.get_body() if self.takes_body else None
         kwargs = get_arguments(
             self.operation,
