@@ -17,6 +17,7 @@ from pathlib import Path
 import connexion
 import connexion.decorators.parameter
 import connexion.middleware.routing
+import connexion.operations
 import connexion.security
 import connexion.spec
 import connexion.utils
@@ -54,14 +55,27 @@ def load_api(name: str) -> Api:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_body_definition = connexion.operations.OpenAPIOperation.body_definition
+
+
+def _kept_body_definition(self, content_type: str | None = None) -> dict:
+    kept = self.__dict__.setdefault("_standin_body_definitions", {})
+    if content_type not in kept:
+        kept[content_type] = _body_definition(self, content_type)
+    return kept[content_type]
+
+
 def _tune_connexion() -> None:
     """Measured costs of connexion that buy nothing here (bench/results, py-spy):
     - its meta-schema pass over each spec on start, 60% of start-up: tests/test_specs.py
       validates every spec with openapi-spec-validator, which is stricter;
     - `inspect.signature` of the same handler and security functions on every request (~10%);
-    - a regex per route until one matches, on every request (`IndexedRouter`, ~25% on late paths)."""
+    - a regex per route until one matches, on every request (`IndexedRouter`, ~25% on late paths);
+    - the request body's definition, worked out from the spec six times per request (~10% of a
+      POST): it depends only on the operation and the content type, so it is kept per operation."""
     connexion.spec.Specification._validate_spec = classmethod(lambda cls, spec: None)
     connexion.middleware.routing.Router = IndexedRouter  # see its docstring
+    connexion.operations.OpenAPIOperation.body_definition = _kept_body_definition
     cached = functools.cache(connexion.utils.inspect_function_arguments)
     connexion.security.inspect_function_arguments = cached
     connexion.decorators.parameter.inspect_function_arguments = cached

@@ -19,11 +19,12 @@ from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.utils import inspect_function_arguments
+from connexion.utils import inspect_function_arguments, is_json_mimetype
 from starlette._utils import get_route_path
 from starlette.routing import Match, Route, Router
 
 from server.api import bind
+from server.errors import PARSED_BODY
 
 # connexion's stack minus two layers that do nothing here: no Swagger UI is served, and responses
 # are checked against the spec by the contract tests, not on every request.
@@ -96,7 +97,12 @@ class EngineOperation:
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
         # handlers read raw query strings; body validation may have handed on a copy of the scope
         bind(scope, request._starlette_request)
-        body = await request.get_body() if self.takes_body else None
+        if not self.takes_body:
+            body = None
+        elif PARSED_BODY in scope and is_json_mimetype(request.content_type):
+            body = scope[PARSED_BODY]  # JSON the validator has parsed already
+        else:
+            body = await request.get_body()
         kwargs = get_arguments(
             self.operation,
             path_params=request.path_params,

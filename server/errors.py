@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException
 from server.api import ApiError, Violation
 
 log = logging.getLogger("standin")
+PARSED_BODY = "standin.parsed_body"
 # Every format jsonschema knows (Draft 4's own checker skips `date`, which the vendors use).
 FORMATS = FormatChecker()
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
@@ -89,9 +90,11 @@ class BodyValidator(JSONRequestBodyValidator):
         if not raw.strip():
             return None
         try:
-            return json.loads(raw.decode(self._encoding))
+            body = json.loads(raw.decode(self._encoding))
         except (UnicodeDecodeError, ValueError) as e:
             raise ApiError("malformed", f"The request body is not valid JSON: {e}") from None
+        scope[PARSED_BODY] = body  # server.dispatch hands it to the handler instead of parsing again
+        return body
 
     def _validate(self, body):
         if body is None and not self._nullable:
