@@ -47,12 +47,13 @@ ROWS = {
 }
 
 # The collections `--scale` multiplies: their list is where 100,000 records would show. Each asks
-# for one page of 50, as a frontend paging through them would: Resource Guru's bookings and
-# iBuildApp's searches have no default page size, so unpaged they answer with every record.
+# for one page, as a frontend paging through them would (Resource Guru's bookings and iBuildApp's
+# searches have no default page size: unpaged they answer with every record), and a page the
+# default store fills too, so that both sizes answer the same number of records.
 SCALE_LISTS = {
     "productive": [Row("GET", "/api/v2/entitlements")],
     "resourceguru": [Row("GET", "/v1/{account}/bookings", query="limit=50")],
-    "ibuildapp": [Row("POST", "/api/{APP_CODE}/user/search", body={"limit": 50})],
+    "ibuildapp": [Row("POST", "/api/{APP_CODE}/user/search", body={"limit": 10})],
 }
 
 
