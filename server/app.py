@@ -27,11 +27,11 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.cors import CORSMiddleware
 
 import fixtures
 from server import errors
 from server.api import SPECS, Api, ApiError, Reply, bind
+from server.cors import AnyOriginCORS
 from server.dispatch import MIDDLEWARES, EngineApp, IndexedRouter
 from server.limits import RateLimiter
 from server.store import Store
@@ -273,13 +273,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(
-        CORSMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        allow_origins=["*"],
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED,
-        max_age=600,
+        AnyOriginCORS, position=MiddlewarePosition.BEFORE_EXCEPTION, expose_headers=EXPOSED, max_age=600
     )
     app.runtime = runtime
     return app

@@ -268,3 +268,61 @@ def test_spec_cache_matches_the_yaml_and_survives_a_bad_file(tmp_path, monkeypat
     assert composition.load_spec("admin") == parsed  # read back
     kept.write_bytes(b"not a pickle")
     assert composition.load_spec("admin") == parsed
+
+
+def test_cors_answers_as_starlettes_middleware_would():
+    """server/cors.py replaces Starlette's CORSMiddleware for the allow-everything policy."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from server.app import EXPOSED
+    from server.cors import AnyOriginCORS
+
+    async def endpoint(scope, receive, send):
+        headers = [(b"content-type", b"application/json")]
+        if scope["path"] == "/varied":
+            headers.append((b"vary", b"Accept"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    starlette = CORSMiddleware(
+        endpoint,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED,
+        max_age=600,
+    )
+    ours = AnyOriginCORS(endpoint, expose_headers=EXPOSED, max_age=600)
+
+    def answer(app, method, path, headers):
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        scope = {"type": "http", "method": method, "path": path, "headers": raw, "query_string": b""}
+        asyncio.run(app(scope, receive, send))
+        start = sent[0]
+        body = b"".join(m.get("body", b"") for m in sent[1:])
+        return start["status"], sorted(start["headers"]), body
+
+    origin = {"Origin": "http://localhost:3000"}
+    cases = [
+        ("GET", "/", {}),
+        ("GET", "/varied", {}),
+        ("GET", "/", origin),
+        ("GET", "/varied", origin),
+        ("POST", "/", {**origin, "Content-Type": "application/json"}),
+        ("OPTIONS", "/", origin),  # no Access-Control-Request-Method: not a preflight
+        ("OPTIONS", "/", {**origin, "Access-Control-Request-Method": "PATCH"}),
+        ("OPTIONS", "/", {**origin, "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "X-Auth-Token, Content-Type"}),
+        ("OPTIONS", "/", {**origin, "Access-Control-Request-Method": "BREW"}),
+        ("OPTIONS", "/", {**origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"}),
+        ("OPTIONS", "/", {"Access-Control-Request-Method": "GET"}),  # no Origin
+    ]
+    for method, path, headers in cases:
+        assert answer(ours, method, path, headers) == answer(starlette, method, path, headers), (method, path, headers)
