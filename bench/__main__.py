@@ -70,40 +70,35 @@ def prepared(name: str, api: dict, base: str, row_list) -> list:
     return out
 
 
-def bench_standin(names: list[str], args) -> tuple[list[dict], dict[str, list], float]:
-    """Every row against one Standin with every API mounted; the store is reset before each row."""
-    table, requests = [], {}
+def bench_rows(names: list[str], args) -> tuple[list[dict], dict[str, list], float, dict]:
+    """Every row against one Standin with every API mounted (store reset before each row), and
+    right after it against Prism serving the same spec file: a shared host's speed drifts by
+    tens of percent over minutes, so the two sides of a ratio are measured back to back."""
+    table, requests, prism_rss = [], {}, {}
     with standin() as server:
         server.start()
         apis = mounted(server)
         for name in names:
             requests[name] = prepared(name, apis[name], server.base, rows.ROWS[name])
-            for request in requests[name]:
-                log(f"Standin  {request.label}")
-                if request.error:
-                    result = {"error": request.error}
-                else:
-                    fetch("POST", server.base + "/_standin/reset")
-                    result = run_row(server, server.base + apis[name]["prefix"], request, args)
-                table.append({"api": name, "label": request.label, "standin": result})
-        rss = server.rss_mb()
-    return table, requests, rss
-
-
-def bench_prism(name: str, requests: list, args) -> tuple[list[dict], float | None]:
-    """The same requests against Prism on the same spec file; if it cannot serve it, every row says so."""
-    with prism(SPECS / f"{name}.yaml") as server:
-        try:
-            server.start(timeout=90)
-        except ServerFailed as e:
-            return [{"error": f"Prism can't serve this spec: {e}"} for _ in requests], None
-        out = []
-        for request in requests:
-            log(f"Prism    {request.label}")
-            out.append(
-                {"error": request.error} if request.error else run_row(server, server.base, request, args)
-            )
-        return out, server.rss_mb()
+            with prism(SPECS / f"{name}.yaml") as mock:
+                try:
+                    mock.start(timeout=90)
+                    refused = None
+                except ServerFailed as e:
+                    refused = {"error": f"Prism can't serve this spec: {e}"}
+                for request in requests[name]:
+                    log(f"Standin, Prism  {request.label}")
+                    row = {"api": name, "label": request.label}
+                    if request.error:
+                        row["standin"] = row["prism"] = {"error": request.error}
+                    else:
+                        fetch("POST", server.base + "/_standin/reset")
+                        row["standin"] = run_row(server, server.base + apis[name]["prefix"], request, args)
+                        row["prism"] = refused or run_row(mock, mock.base, request, args)
+                    table.append(row)
+                prism_rss[name] = None if refused else mock.rss_mb()
+        standin_rss = server.rss_mb()
+    return table, requests, standin_rss, prism_rss
 
 
 def scale_for(name: str) -> tuple[int, int]:
@@ -213,16 +208,12 @@ def main() -> int:
             samples.append(round(server.start(), 3))
     results["startup"] = {"samples": samples, "median_s": report.median(samples)}
 
-    table, requests, standin_rss = bench_standin(names, args)
-    prism_rss = {}
-    for name in names:
-        answers, prism_rss[name] = bench_prism(name, requests[name], args)
-        for row, answer in zip([r for r in table if r["api"] == name], answers):
-            row["prism"] = answer
-            st, pr = row["standin"], answer
-            if "error" not in st and "error" not in pr:
-                row["ratio"] = round(st["requests_per_second"] / pr["requests_per_second"], 2)
-                row["cpu_ratio"] = round(pr["cpu_us_per_request"] / max(st["cpu_us_per_request"], 1), 2)
+    table, requests, standin_rss, prism_rss = bench_rows(names, args)
+    for row in table:
+        st, pr = row["standin"], row["prism"]
+        if "error" not in st and "error" not in pr:
+            row["ratio"] = round(st["requests_per_second"] / pr["requests_per_second"], 2)
+            row["cpu_ratio"] = round(pr["cpu_us_per_request"] / max(st["cpu_us_per_request"], 1), 2)
     results["rows"] = table
     results["rss"] = {"standin_mb": standin_rss, "prism_mb": {k: v for k, v in prism_rss.items() if v}}
     results["scaling"] = [] if args.skip_scale else [bench_scaled(n, args) for n in names]

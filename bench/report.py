@@ -78,7 +78,8 @@ def markdown(results: dict) -> str:
         "",
         f"{m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, {m['wrk']}, Prism {m['prism']}. "
         f"Server on CPU 0, wrk on CPU 1, loopback; {s['warmup']} s warm-up, {s['seconds']} s measured, "
-        f"{s['connections']} connections, one uvicorn worker, rate limits off, state reset before each row. "
+        f"{s['connections']} connections, one uvicorn worker, rate limits off, state reset before each row; "
+        "each row runs against Standin and right after against Prism, so both meet the same host. "
         f"Load average {m['loadavg_before']} before, {m['loadavg_after']} after; 'core 0 taken by others' "
         "is the share of the server's core other processes used during a row (Standin/Prism): "
         "when it is not ~0%, wall-clock numbers are depressed and CPU µs per request is the fair comparison.",
