@@ -166,13 +166,15 @@ class ParamValidator(ParameterValidator):
 
     def validate_request(self, request):
         found: list[Violation] = []
-        if self.strict_prefixes:
+        asked = bool(request.scope.get("query_string"))  # without one, nothing to parse
+        if self.strict_prefixes and asked:
             extra = self.validate_query_parameter_list(request, security_params=self.security_query_params)
             extra = {name for name in extra if name.startswith(self.strict_prefixes)}
             if extra:
                 raise ApiError("unknown_parameter", "Unknown query parameter", extra={"names": sorted(extra)})
+        query = request.query_params if asked else {}
         for param in self.parameters.get("query", []):
-            found += self._check("query", param, request.query_params.get(param["name"]))
+            found += self._check("query", param, query.get(param["name"]))
         for param in self.parameters.get("path", []):
             found += self._check("path", param, request.path_params.get(param["name"].replace("-", "_")))
         for param in self.parameters.get("header", []):
