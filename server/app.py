@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +136,7 @@ class Runtime:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     started: float = field(default_factory=time.time)
     routes: dict[str, list] = field(default_factory=dict)
+    after_reset: Callable[[], None] | None = None  # `standin serve` settles the collector here
     _snapshot: bytes | None = None
 
     def __post_init__(self) -> None:
@@ -145,11 +147,13 @@ class Runtime:
         self.limiter.reset()
         if seed is None or (seed == self.seed and self._snapshot is not None):
             self.store.restore(self._snapshot)
-            return
-        self.seed = seed
-        self.store.clear()
-        fixtures.seed_all(self.store, seed, [a.name for a in self.apis], self.scale)
-        self._snapshot = self.store.snapshot()
+        else:
+            self.seed = seed
+            self.store.clear()
+            fixtures.seed_all(self.store, seed, [a.name for a in self.apis], self.scale)
+            self._snapshot = self.store.snapshot()
+        if self.after_reset is not None:
+            self.after_reset()
 
     def owner(self, path: str) -> Api | None:
         """The API whose prefix owns the path (longest prefix first); None for the control API."""
