@@ -59,12 +59,13 @@ class Store:
         """A value computed from the state (an index, a sort order), kept until the next write;
         while the lock is held it is built fresh and not kept, records may be mid-change.
         Read-only for callers."""
+        generation = self.generation  # read first: a write that lands while building outdates it
         kept = self._derived.get(key)
-        if kept is not None and kept[0] == self.generation and not self.lock.depth:
+        if kept is not None and kept[0] == generation and not self.lock.depth:
             return kept[1]
         value = build()
         if not self.lock.depth:
-            self._derived[key] = (self.generation, value)
+            self._derived[key] = (generation, value)
         return value
 
     def index(self, tenant: str, name: str, field: str) -> dict[object, list[dict]]:
