@@ -327,3 +327,30 @@ def test_cors_answers_as_starlettes_middleware_would():
     ]
     for case in cases:
         assert answer(ours, *case) == answer(starlette, *case), case
+
+
+def test_quick_check_never_passes_what_jsonschema_refuses():
+    """server/errors.py lets jsonschema-rs pass valid input early; it must never be the laxer one."""
+    from connexion.json_schema import Draft4RequestValidator
+
+    from server.errors import FORMATS, quick_check
+
+    cases = [
+        ({"type": "integer", "minimum": 1}, [1, 0, 1.0, True, "1", 2**70]),
+        ({"type": "string", "format": "date"}, ["2026-01-05", "20260105", "2026-02-30", "2026-1-5"]),
+        ({"type": "string", "format": "date-time"}, ["2026-01-05T10:00:00Z", "2026-01-05T10:00:00", "x"]),
+        ({"type": "string", "format": "email"}, ["a@b.example", "ab"]),
+        ({"type": "string", "pattern": "^\\d+$"}, ["12", "1a", "12\n"]),
+        ({"type": "string", "nullable": True, "enum": ["a"]}, ["a", "b", None]),
+        ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}, [[1, 2], [1, 1], [1, True]]),
+        (
+            {"type": "object", "required": ["a"], "additionalProperties": False, "properties": {"a": {}}},
+            [{"a": 1}, {}, {"a": 1, "b": 2}],
+        ),
+    ]
+    for schema, values in cases:
+        quick, full = quick_check(schema), Draft4RequestValidator(schema, format_checker=FORMATS)
+        assert quick is not None, schema
+        for value in values:
+            if quick(value):
+                assert full.is_valid(value), (schema, value)
