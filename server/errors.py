@@ -25,7 +25,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.validators import VALIDATOR_MAP as CONNEXION_VALIDATORS
 from connexion.validators import FormDataValidator, JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import FormatChecker
 from starlette.exceptions import HTTPException
 
 from server.api import ApiError, Violation
@@ -49,13 +49,15 @@ def quick_check(schema: dict):
         return None
 
 
-# connexion builds a body validator per request; the compiled schemas outlive it. Each entry holds
-# its schema, so the id cannot be reused by another schema while cached.
+# Compiled request schemas (bodies and parameters), kept beyond the validators connexion builds.
+# Each entry holds its schema, so the id cannot be reused by another schema while cached (tests
+# build many apps in one process).
 _COMPILED: dict[int, tuple[dict, Draft4RequestValidator, object]] = {}
+NO_SCHEMA: dict = {}  # one object for parameters without a schema, so it is compiled once
 
 
 def compiled(schema: dict) -> tuple:
-    """(jsonschema validator, quick check) for a request body schema, built once."""
+    """(jsonschema validator, quick check) for a request schema, built once."""
     entry = _COMPILED.get(id(schema))
     if entry is None or entry[0] is not schema:
         validator = Draft4RequestValidator(schema, format_checker=FORMATS)
@@ -140,9 +142,6 @@ class SafeURIParser(OpenAPIURIParser):
 class ParamValidator(ParameterValidator):
     """Path, query and header parameters: every violation, named by parameter."""
 
-    # Compiled per parameter. The entry holds the parameter itself, so its id cannot be reused by
-    # another app's parameter while cached (tests build many apps in one process).
-    _compiled: dict[int, tuple[dict, Draft4Validator, object]] = {}
     strict_prefixes: tuple[str, ...] = ()
 
     def _check(self, location: str, param: dict, value) -> list[Violation]:
@@ -152,17 +151,10 @@ class ParamValidator(ParameterValidator):
             return []
         if param.get("schema", {}).get("nullable") and value in ("null", "None"):
             return []
-        cached = self._compiled.get(id(param))
-        if cached is None or cached[0] is not param:
-            schema = param.get("schema", {})
-            cached = self._compiled[id(param)] = (
-                param,
-                Draft4Validator(schema, format_checker=FORMATS),
-                quick_check(schema),
-            )
-        if cached[2] is not None and cached[2](value):
+        validator, quick = compiled(param.get("schema", NO_SCHEMA))
+        if quick is not None and quick(value):
             return []
-        return violations(cached[1].iter_errors(value), location, (param["name"],))
+        return violations(validator.iter_errors(value), location, (param["name"],))
 
     def validate_request(self, request):
         found: list[Violation] = []
