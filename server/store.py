@@ -80,6 +80,11 @@ class Store:
 
         return self.derived(("index", str(tenant), name, field), build)
 
+    def first_with(self, tenant: str, name: str, field: str, value) -> dict | None:
+        """The first record, by id, whose field equals the value (a token, an e-mail), via `index`."""
+        found = self.index(tenant, name, field).get(value)
+        return found[0] if found else None
+
     def ordered(self, tenant: str, name: str, fields: tuple[str, ...]) -> list[dict]:
         """The table's records sorted by these fields: a listing in that order pages through it
         without sorting the table on every request."""

@@ -24,7 +24,7 @@ def app_exists(store, code: str) -> bool:
 
 def bearer_info(token: str, request=None) -> dict | None:
     store = request.scope["standin"].store
-    found = next(iter(store.index(AUTH_TENANT, "tokens", "token").get(token, ())), None)
+    found = store.first_with(AUTH_TENANT, "tokens", "token", token)
     if found is None:
         return None
     match = _APP_IN_PATH.search(request.scope.get("path", ""))

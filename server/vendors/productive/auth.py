@@ -9,7 +9,7 @@ AUTH_TENANT = "_auth"
 
 def _token(request, value: str | None) -> dict | None:
     store = request.scope["standin"].store
-    return next(iter(store.index(AUTH_TENANT, "tokens", "token").get(value, ())), None)
+    return store.first_with(AUTH_TENANT, "tokens", "token", value)
 
 
 def token_info(api_key: str, request) -> dict | None:

@@ -77,7 +77,7 @@ def live(token: dict | None) -> bool:
 def bearer_info(token: str, request=None) -> dict | None:
     """None (→ 401) for an unknown, revoked or expired access token."""
     store = _store(request)
-    found = next(iter(store.index(OAUTH, "tokens", "access_token").get(token, ())), None)
+    found = store.first_with(OAUTH, "tokens", "access_token", token)
     if not live(found):
         return None
     return {"email": found["email"], "client_id": found["client_id"], "scope": ""}
