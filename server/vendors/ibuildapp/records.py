@@ -38,6 +38,45 @@ def fmt_time(value, form: str = "int"):
     return int(value)
 
 
+def time_entry(
+    entry_id: int | None,
+    user_id: int,
+    task_id: int,
+    schedule_id: int | None,
+    start: int,
+    end: int | None,
+    created: int,
+    updated: int,
+    *,
+    status: str = "in-progress",
+    approve_date: int | None = None,
+    payment_status: str = "pending",
+    start_location: list | None = None,
+    end_location: list | None = None,
+) -> dict:
+    """A stored time entry (`time_entries`), as fixtures and ts/create make them."""
+    return {
+        "id": entry_id,
+        "user_id": user_id,
+        "task_id": task_id,
+        "schedule_id": schedule_id,
+        "status": status,
+        "start_time": start,
+        "end_time": end,
+        "approve_date": approve_date,
+        "created": created,
+        "updated": updated,
+        "payment_status": payment_status,
+        "start_location": start_location,
+        "end_location": end_location,
+    }
+
+
+def status_change(entry_id: int, status: str, at: int, user_id: int) -> dict:
+    """A stored `ts_history` row: the entry reached `status` at `at`, by `user_id`."""
+    return {"id": None, "time_entry_id": entry_id, "status": status, "event_date": at, "user_id": user_id}
+
+
 def compact(record: dict) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 

@@ -36,11 +36,7 @@ from server.vendors.ibuildapp.work import task_status_change
 
 
 def _entry_status(tn: str, entry: dict, status: str, user_id: int, at: int) -> None:
-    store().insert(
-        tn,
-        "ts_history",
-        {"id": None, "time_entry_id": entry["id"], "status": status, "event_date": at, "user_id": user_id},
-    )
+    store().insert(tn, "ts_history", rec.status_change(entry["id"], status, at, user_id))
 
 
 def _schedule_for(tn: str, user_id: int):
@@ -53,21 +49,18 @@ def _new_entry(tn: str, user_id: int, task_id: int, start: int, end, location, c
     entry = store().insert(
         tn,
         "time_entries",
-        {
-            "id": None,
-            "user_id": user_id,
-            "task_id": task_id,
-            "schedule_id": _schedule_for(tn, user_id),
-            "status": "in-progress",
-            "start_time": start,
-            "end_time": end,
-            "approve_date": None,
-            "created": stamp,
-            "updated": stamp,
-            "payment_status": "pending",
-            "start_location": location,
-            "end_location": location if end is not None else None,
-        },
+        rec.time_entry(
+            None,
+            user_id,
+            task_id,
+            _schedule_for(tn, user_id),
+            start,
+            end,
+            stamp,
+            stamp,
+            start_location=location,
+            end_location=location if end is not None else None,
+        ),
     )
     _entry_status(tn, entry, "in-progress", actor, stamp)
     if comment:
