@@ -30,7 +30,9 @@ from connexion.middleware.request_validation import (
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import inspect_function_arguments, is_json_mimetype
+from python_multipart.multipart import parse_options_header
 from starlette._utils import get_route_path
+from starlette.requests import Request
 from starlette.routing import Match, Route, Router
 
 from server.api import bind
@@ -85,9 +87,24 @@ class KeptValidationOperation(RequestValidationOperation):
             self._by_media_type[key] = validator
         return self._by_media_type[key]
 
+    def _split_content_type(self, headers: list) -> tuple[str, str]:
+        """connexion's `extract_content_type` (mime type, encoding), kept per Content-Type value."""
+        raw = next((value for name, value in headers if name.lower() == b"content-type"), None)
+        found = self._by_content_type.get(raw)
+        if found is None:
+            if len(self._by_content_type) >= self.MEDIA_TYPES_KEPT:
+                self._by_content_type.clear()
+            found = self.extract_content_type([] if raw is None else [(b"content-type", raw)])
+            self._by_content_type[raw] = found
+        return found
+
+    @functools.cached_property
+    def _by_content_type(self) -> dict:
+        return {}
+
     async def __call__(self, scope, receive, send):
         self._parameter_validator.validate(scope)
-        mime_type, encoding = self.extract_content_type(scope["headers"])
+        mime_type, encoding = self._split_content_type(scope["headers"])
         validator = self._body_validator(mime_type, encoding)
         if validator is not None:
             receive, scope = await validator.wrap_receive(receive, scope=scope)
@@ -176,26 +193,34 @@ class EngineOperation:
         await self._answer(scope, receive, send, store, (key, stamp))
 
     async def _answer(self, scope, receive, send, store, keep) -> None:
-        """The handler's answer; kept under `keep` (key, stamp) if the store did not change."""
-        request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
-        # handlers read raw query strings; body validation may have handed on a copy of the scope
-        bind(scope, request._starlette_request)
+        """The handler's answer; kept under `keep` (key, stamp) if the store did not change.
+
+        Arguments follow connexion's ConnexionRequest and `get_arguments`, read from the scope
+        directly (a ConnexionRequest proxies each attribute through a Starlette request)."""
+        request = Request(scope, receive)
+        bind(scope, request)  # handlers read raw query strings; validation may have copied the scope
+        content_type = _content_type(scope["headers"])
         if not self.takes_body:
             body = None
-        elif PARSED_BODY in scope and is_json_mimetype(request.content_type):
+        elif PARSED_BODY in scope and is_json_mimetype(content_type):
             body = scope[PARSED_BODY]  # JSON the validator has parsed already
         else:
-            body = await request.get_body()
+            body = await ConnexionRequest.from_starlette_request(request, self.uri_parser).get_body()
+        if scope["query_string"]:
+            args = request.query_params
+            query = self.uri_parser.resolve_query({k: args.getlist(k) for k in args})
+        else:
+            query = {}  # what resolve_query makes of no parameters
         kwargs = get_arguments(
             self.operation,
-            path_params=request.path_params,
-            query_params=request.query_params,
+            path_params=self.uri_parser.resolve_path(scope.get("path_params", {})),
+            query_params=query,
             body=body,
             files={},
             arguments=self.arguments,
             has_kwargs=self.has_kwargs,
             sanitize=_pythonic,
-            content_type=request.mimetype,
+            content_type=_mimetype(content_type),
         )
         response = await self.fn(**{_pythonic(k): v for k, v in kwargs.items()})
         if keep is not None and 200 <= response.status_code < 300 and not store.lock.depth:
@@ -205,6 +230,20 @@ class EngineOperation:
                     self.kept.clear()
                 self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))
         await response(scope, receive, send)
+
+
+def _content_type(headers: list) -> str:
+    """The Content-Type header as ConnexionRequest.content_type reads it (first one, or the default)."""
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return "application/octet-stream"
+
+
+@functools.lru_cache(maxsize=256)
+def _mimetype(content_type: str) -> str:
+    """ConnexionRequest.mimetype: the media type without its parameters."""
+    return parse_options_header(content_type)[0].decode()
 
 
 class EngineApi(AsyncApi):

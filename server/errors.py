@@ -8,6 +8,7 @@ as a traceback: unknown exceptions become the vendor's 500 body and are logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -65,6 +66,12 @@ def compiled(schema: dict) -> tuple:
     return entry[1:]
 
 
+def _content_length(headers: list) -> int:
+    """The Content-Length header as connexion reads it (0 when absent)."""
+    value = next((v for k, v in headers if k.lower() == b"content-length"), b"0")
+    return int(value)
+
+
 def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
     """jsonschema errors -> Violations, sorted by path, a missing property named in the path."""
     out = []
@@ -87,8 +94,25 @@ class BodyValidator(JSONRequestBodyValidator):
     def _quick(self):
         return compiled(self._schema)[1]
 
+    async def wrap_receive(self, receive, *, scope):
+        """connexion's, without its async generator in the common case (a body is announced):
+        the body is read, parsed and validated, and its messages are replayed to the handler."""
+        if not _content_length(scope["headers"]):
+            return await super().wrap_receive(receive, scope=scope)  # a default or required body
+        messages, more_body = [], True
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            more_body = message.get("more_body", False)
+        body = self._decode(b"".join(m.get("body", b"") for m in messages), scope)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return self._insert_messages(receive, messages=messages), scope
+
     async def _parse(self, stream, scope):
-        raw = b"".join([chunk async for chunk in stream])
+        return self._decode(b"".join([chunk async for chunk in stream]), scope)
+
+    def _decode(self, raw: bytes, scope):
         if not raw.strip():
             return None
         try:
@@ -131,6 +155,11 @@ class FormValidator(FormDataValidator):
 
 class SafeURIParser(OpenAPIURIParser):
     """Query strings connexion's parser chokes on (deepObject nested too deep) are bad input, not 500s."""
+
+    @functools.cached_property
+    def param_schemas(self) -> dict:
+        """connexion's property, kept: it built this dict again for every parameter it resolved."""
+        return super().param_schemas
 
     def resolve_query(self, query_data):
         try:

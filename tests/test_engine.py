@@ -354,3 +354,42 @@ def test_quick_check_never_passes_what_jsonschema_refuses():
         for value in values:
             if quick(value):
                 assert full.is_valid(value), (schema, value)
+
+
+def test_request_bodies_are_read_alike_however_they_arrive(app):
+    """server/errors.BodyValidator reads announced bodies itself: a body split over several ASGI
+    messages, a malformed one and an unannounced one answer as connexion's own reading would."""
+
+    def post(chunks: list[bytes], announce: bool = True):
+        app.runtime.reset()
+        messages = [
+            {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+            for i, c in enumerate(chunks)
+        ]
+        sent = []
+
+        async def receive():
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message):
+            sent.append(message)
+
+        headers = [(k.lower().encode(), v.encode()) for k, v in PRODUCTIVE.items()]
+        headers.append((b"content-type", b"application/vnd.api+json"))
+        if announce:
+            headers.append((b"content-length", str(sum(map(len, chunks))).encode()))
+        path = "/productive/api/v2/widgets"
+        scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "root_path": ""}
+        scope.update(headers=headers, query_string=b"", scheme="http", server=("t", 80), http_version="1.1")
+        asyncio.run(app(scope, receive, send))
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    body = (
+        b'{"data":{"type":"widgets","attributes":{"width":2,"height":3,"widget_type_id":1},'
+        b'"relationships":{"dashboard":{"data":{"type":"dashboards","id":"19"}}}}}'
+    )
+    whole = post([body])
+    assert whole[0] == 201 and b'"height":3' in whole[1], whole
+    assert post([body[:10], body[10:50], body[50:]]) == whole
+    assert post([body[:-1]])[0] == 400 == post([body[:30], body[30:-1]])[0]
+    assert post([body], announce=False)[0] == 400  # connexion: no Content-Length, no body
