@@ -8,6 +8,7 @@ as a traceback: unknown exceptions become the vendor's 500 body and are logged.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -156,10 +157,26 @@ class FormValidator(FormDataValidator):
 class SafeURIParser(OpenAPIURIParser):
     """Query strings connexion's parser chokes on (deepObject nested too deep) are bad input, not 500s."""
 
+    PATHS_KEPT = 1024
+
     @functools.cached_property
     def param_schemas(self) -> dict:
         """connexion's property, kept: it built this dict again for every parameter it resolved."""
         return super().param_schemas
+
+    @functools.cached_property
+    def _resolved_paths(self) -> dict:
+        return {}
+
+    def resolve_path(self, path_data):
+        """connexion's, kept per raw value: it ran twice per request (validation, arguments)."""
+        key = tuple(path_data.items())
+        found = self._resolved_paths.get(key)
+        if found is None:
+            if len(self._resolved_paths) >= self.PATHS_KEPT:
+                self._resolved_paths.clear()
+            found = self._resolved_paths[key] = super().resolve_path(path_data)
+        return {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v for k, v in found.items()}
 
     def resolve_query(self, query_data):
         try:

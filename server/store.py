@@ -80,8 +80,14 @@ class Store:
 
         return self.derived(("index", str(tenant), name, field), build)
 
+    SCANNED_BELOW = 32  # records: a table this small is scanned faster than its index is rebuilt
+
     def first_with(self, tenant: str, name: str, field: str, value) -> dict | None:
-        """The first record, by id, whose field equals the value (a token, an e-mail), via `index`."""
+        """The first record, by id, whose field equals the value (a token, an e-mail), via `index`
+        (which every write outdates: a small table is scanned instead)."""
+        table = self.table(tenant, name)
+        if len(table) < self.SCANNED_BELOW:
+            return next((r for r in table.values() if r.get(field) == value), None)
         found = self.index(tenant, name, field).get(value)
         return found[0] if found else None
 

@@ -235,6 +235,25 @@ def test_store_index_follows_every_write():
     assert [r["id"] for r in store.index("t", "entries", "user_id")[7]] == [1]
 
 
+def test_first_with_answers_alike_scanned_or_indexed():
+    """Store.first_with scans small tables and uses the index past SCANNED_BELOW records."""
+    store = Store()
+
+    def brute(tenant, value):
+        return next((r for r in store.table(tenant, "tokens").values() if r.get("token") == value), None)
+
+    for size in (5, Store.SCANNED_BELOW + 5):
+        tenant = f"t{size}"
+        for i in range(1, size + 1):
+            store.insert(tenant, "tokens", {"token": f"k{i % 3}", "user": i} if i % 4 else {"user": i})
+        with store.lock:  # an in-place change, as handlers make them
+            next(iter(store.table(tenant, "tokens").values()))["token"] = "moved"
+        for value in ("k0", "k1", "k2", "moved", None, "nope"):
+            assert store.first_with(tenant, "tokens", "token", value) is brute(tenant, value), (size, value)
+        assert store.first_with(tenant, "tokens", "token", "moved")["user"] == 1
+        assert store.first_with(tenant, "tokens", "token", None)["user"] == 4  # has no token
+
+
 def test_kept_read_answers_follow_writes_and_callers(client, app):
     """GET answers are kept per request and store state (server.dispatch): never stale, never
     another caller's."""
