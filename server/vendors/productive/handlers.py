@@ -66,7 +66,10 @@ def _document(type_: str, record: dict, status: int = 200):
 
 
 def _include_paths(type_: str, query=None) -> tuple[str, ...]:
-    asked = (query if query is not None else request().query_params).get("include")
+    if query is None:
+        req = request()
+        query = req.query_params if req.scope["query_string"] else {}
+    asked = query.get("include")
     return tuple(dict.fromkeys(asked.split(","))) if asked else jsonapi.DEFAULT_INCLUDES[type_]
 
 

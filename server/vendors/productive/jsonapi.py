@@ -97,6 +97,9 @@ KINDS = {
     )
 }
 
+# (type, relationship name) -> the related type (None: always null)
+RELATED = {(kind.type, name): related for kind in KINDS.values() for name, related in kind.relations}
+
 # Sideloaded by default, as every seed response shows; `include=` narrows it to the paths given.
 DEFAULT_INCLUDES = {
     "widgets": ("dashboard", "dashboard.person", "dashboard.person.company"),
@@ -124,7 +127,7 @@ def included(store, tenant: str, type_: str, records: list[dict], paths: tuple[s
     def related(kind: Kind, record: dict, step: str):
         key = (kind.type, record["id"], step)
         if key not in related_of:
-            table = dict(kind.relations).get(step)
+            table = RELATED.get((kind.type, step))
             ref = record.get(f"{step}_id") if table else None
             found = store.get(tenant, table, ref) if ref is not None else None
             related_of[key] = (KINDS[table], found) if found is not None else None
