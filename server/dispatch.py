@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.routing import Match, Route, Router
 
 from server.api import bind
-from server.errors import PARSED_BODY
+from server.errors import PARSED_BODY, first_header
 
 
 class KeptValidationOperation(RequestValidationOperation):
@@ -89,7 +89,7 @@ class KeptValidationOperation(RequestValidationOperation):
 
     def _split_content_type(self, headers: list) -> tuple[str, str]:
         """connexion's `extract_content_type` (mime type, encoding), kept per Content-Type value."""
-        raw = next((value for name, value in headers if name.lower() == b"content-type"), None)
+        raw = first_header(headers, b"content-type")
         found = self._by_content_type.get(raw)
         if found is None:
             if len(self._by_content_type) >= self.MEDIA_TYPES_KEPT:
@@ -199,7 +199,8 @@ class EngineOperation:
         directly (a ConnexionRequest proxies each attribute through a Starlette request)."""
         request = Request(scope, receive)
         bind(scope, request)  # handlers read raw query strings; validation may have copied the scope
-        content_type = _content_type(scope["headers"])
+        raw_type = first_header(scope["headers"], b"content-type", b"application/octet-stream")
+        content_type = raw_type.decode("latin-1")  # as ConnexionRequest.content_type reads it
         if not self.takes_body:
             body = None
         elif PARSED_BODY in scope and is_json_mimetype(content_type):
@@ -230,14 +231,6 @@ class EngineOperation:
                     self.kept.clear()
                 self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))
         await response(scope, receive, send)
-
-
-def _content_type(headers: list) -> str:
-    """The Content-Type header as ConnexionRequest.content_type reads it (first one, or the default)."""
-    for name, value in headers:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return "application/octet-stream"
 
 
 @functools.lru_cache(maxsize=256)

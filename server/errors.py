@@ -67,10 +67,10 @@ def compiled(schema: dict) -> tuple:
     return entry[1:]
 
 
-def _content_length(headers: list) -> int:
-    """The Content-Length header as connexion reads it (0 when absent)."""
-    value = next((v for k, v in headers if k.lower() == b"content-length"), b"0")
-    return int(value)
+def first_header(headers: list, name: bytes, default: bytes | None = None) -> bytes | None:
+    """The first value of a header in ASGI scope headers (`name` in lower case), as Starlette and
+    connexion read it; `default` when the request has none."""
+    return next((value for key, value in headers if key.lower() == name), default)
 
 
 def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
@@ -98,7 +98,7 @@ class BodyValidator(JSONRequestBodyValidator):
     async def wrap_receive(self, receive, *, scope):
         """connexion's, without its async generator in the common case (a body is announced):
         the body is read, parsed and validated, and its messages are replayed to the handler."""
-        if not _content_length(scope["headers"]):
+        if not int(first_header(scope["headers"], b"content-length", b"0")):
             return await super().wrap_receive(receive, scope=scope)  # a default or required body
         messages, more_body = [], True
         while more_body:
