@@ -54,6 +54,7 @@ def run_row(server, base: str, request, args) -> dict:
         seconds=args.seconds,
         warmup=args.warmup,
         connections=args.connections,
+        windows=args.windows,
     )
     return {"status": status, **result}
 
@@ -188,6 +189,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="measured seconds per row")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per row")
+    parser.add_argument("--windows", type=int, default=3, help="measured runs per row (medians reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--startups", type=int, default=3, help="start-ups timed (median reported)")
     parser.add_argument("--profile-seconds", type=int, default=8, help="0 skips the py-spy profile")
@@ -198,7 +200,12 @@ def main() -> int:
     results = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"seconds": args.seconds, "warmup": args.warmup, "connections": args.connections},
+        "settings": {
+            "seconds": args.seconds,
+            "windows": args.windows,
+            "warmup": args.warmup,
+            "connections": args.connections,
+        },
         "apis": API_NAMES,
         "unbenched_apis": [n for n in API_NAMES if n not in rows.ROWS],
     }

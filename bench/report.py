@@ -77,7 +77,8 @@ def markdown(results: dict) -> str:
         f"# Standin benchmark ({results['date']})",
         "",
         f"{m['cpu']}, {m['cpus']} CPUs; Python {m['python']}, {m['wrk']}, Prism {m['prism']}. "
-        f"Server on CPU 0, wrk on CPU 1, loopback; {s['warmup']} s warm-up, {s['seconds']} s measured, "
+        f"Server on CPU 0, wrk on CPU 1, loopback; {s['warmup']} s warm-up, then "
+        f"{s.get('windows', 1)} runs of {s['seconds']} s, each figure the median of the runs, "
         f"{s['connections']} connections, one uvicorn worker, rate limits off, state reset before each row; "
         "each row runs against Standin and right after against Prism, so both meet the same host. "
         f"Load average {m['loadavg_before']} before, {m['loadavg_after']} after; 'core 0 taken by others' "
