@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make serve` and `make test`.
 # The venv's interpreter: the distribution's CPython 3.11+ where there is one (Debian builds it with
-# PGO and LTO; pyenv's default build has neither and costs ~15% more CPU per request, README
+# PGO and LTO; pyenv's default build has neither and costs 15-25% more CPU per request, README
 # Performance), else python3 from PATH. `make PYTHON=python3.12 ...` picks another.
 DISTRO_PYTHON := $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo /usr/bin/python3)
 PYTHON ?= $(or $(DISTRO_PYTHON),python3)
