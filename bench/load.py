@@ -64,8 +64,9 @@ def measure(
         wrk(url, method, headers, body, warmup, connections)
         settle(server)
     runs = [_window(url, method, headers, body, server, seconds, connections) for _ in range(windows)]
-    if sum(r["requests"] for r in runs) == 0:
-        return {"error": f"no answer within {TIMEOUT_S} s", **runs[0]}
+    silent = next((r for r in runs if r["requests"] == 0), None)
+    if silent is not None:  # a run with no answer has no latency to take a median of
+        return {"error": f"no answer within {TIMEOUT_S} s", **silent}
     result = {k: statistics.median(r[k] for r in runs) for k in MEDIAN_OF_WINDOWS}
     result["cpu_us_per_request"] = round(result["cpu_us_per_request"])
     result.update({k: sum(r[k] for r in runs) for k in ("requests", "non_2xx", "socket_errors")})
