@@ -8,6 +8,7 @@ instead of once per request. Each piece keeps connexion's own rules; what it dro
   keeps GET answers while the store is unchanged. Handlers read the request via `api.request()`.
 - `KeptValidationOperation`: connexion's request validation, its validators built once.
 - `IndexedRouter`: Starlette's router, trying only routes whose literal segments fit.
+- `KeptRoutingMiddleware`: connexion's routing, its decision kept per method and path.
 - `MIDDLEWARES`: connexion's stack without the layers that do nothing here.
 """
 
@@ -21,6 +22,7 @@ from connexion import utils
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp
 from connexion.decorators.parameter import get_arguments, pythonic
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -28,12 +30,13 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import inspect_function_arguments, is_json_mimetype
 from python_multipart.multipart import parse_options_header
 from starlette._utils import get_route_path
 from starlette.requests import Request
-from starlette.routing import Match, Route, Router
+from starlette.routing import Match, Mount, Route, Router
 
 from server.api import bind
 from server.errors import PARSED_BODY, first_header
@@ -125,11 +128,71 @@ class KeptValidationMiddleware(RequestValidationMiddleware):
     api_cls = KeptValidationAPI
 
 
+class KeptRoutingMiddleware(RoutingMiddleware):
+    """connexion's routing with its decision kept per (method, path, root path) once a request
+    fully matched an operation: Starlette walked a router, a mount and a router again on every
+    request (~10% of a POST). What a kept decision passes on is what connexion's RoutingOperation
+    would: a copy of the scope with the path parameters and the operation. Any other outcome
+    (no route, wrong method, trailing slash) takes connexion's own way every time, so its 404, 405
+    and redirect rules are unchanged."""
+
+    KEPT = 4096  # distinct paths; many ids in paths only mean more misses
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        kept = self.__dict__.setdefault("_kept", {})
+        key = (scope["method"], scope["path"], scope.get("root_path", ""))
+        decision = kept.get(key)
+        if decision is None:
+            decision = self._decide(scope)
+            if decision is None:
+                return await super().__call__(scope, receive, send)
+            if len(kept) >= self.KEPT:
+                kept.clear()
+            kept[key] = decision
+        api_base_path, operation_id, path_params = decision
+        downstream = scope.copy()
+        downstream.setdefault("path_params", {}).update(path_params)
+        routing = downstream.setdefault("extensions", {}).setdefault(ROUTING_CONTEXT, {})
+        routing.update({"api_base_path": api_base_path, "operation_id": operation_id})
+        await self.app(downstream, receive, send)
+
+    def _decide(self, scope) -> tuple | None:
+        """The first full match in the API mounts, then in that API's routes, as Starlette picks;
+        None unless it ends at an operation."""
+        probe, router, route = dict(scope), self.router, None
+        for kind in (Mount, Route):
+            if not isinstance(router, IndexedRouter):
+                return None
+            route = None
+            for candidate in router._candidates(get_route_path(probe)):
+                match, child_scope = candidate.matches(probe)
+                if match is Match.FULL:
+                    route = candidate
+                    break
+            if not isinstance(route, kind):
+                return None
+            probe.update(child_scope)
+            router = route.app
+        operation = route.endpoint
+        if not isinstance(operation, RoutingOperation) or operation.operation_id is None:
+            return None
+        base = _root_path(probe)[len(_root_path(scope)) :]
+        return base, operation.operation_id, dict(probe.get("path_params", {}))
+
+
+def _root_path(scope) -> str:
+    """As connexion's RoutingOperation reads it."""
+    return scope.get("route_root_path", scope.get("root_path", ""))
+
+
 # connexion's stack minus two layers that do nothing here (no Swagger UI is served; responses are
-# checked against the spec by the contract tests, not on every request), with its request
-# validation building its validators once.
+# checked against the spec by the contract tests, not on every request), with its routing and
+# request validation doing their per-operation work once.
+_REPLACED = {RequestValidationMiddleware: KeptValidationMiddleware, RoutingMiddleware: KeptRoutingMiddleware}
 MIDDLEWARES = tuple(
-    KeptValidationMiddleware if m is RequestValidationMiddleware else m
+    _REPLACED.get(m, m)
     for m in ConnexionMiddleware.default_middlewares
     if m not in (SwaggerUIMiddleware, ResponseValidationMiddleware)
 )  # a tuple: connexion inserts added middlewares into the list it is given

@@ -412,3 +412,102 @@ def test_request_bodies_are_read_alike_however_they_arrive(app):
     assert post([body[:10], body[10:50], body[50:]]) == whole
     assert post([body[:-1]])[0] == 400 == post([body[:30], body[30:-1]])[0]
     assert post([body], announce=False)[0] == 400  # connexion: no Content-Length, no body
+
+
+def _routing_middleware(app):
+    """The app's KeptRoutingMiddleware, from the stack connexion builds on the first request."""
+    from server.dispatch import KeptRoutingMiddleware
+
+    with app.test_client() as c:
+        c.get("/_standin/health")
+    return next(m for m in app.middleware.middleware_stack if isinstance(m, KeptRoutingMiddleware))
+
+
+def test_kept_routing_passes_on_what_connexions_routing_does(monkeypatch):
+    """Every spec path (and misses: unknown paths, wrong methods, trailing slashes) reaches the
+    next layer with the same scope, or gets the same answer, as through connexion's own routing."""
+    for apis, root in ((None, False), (["resourceguru"], True)):
+        app = create_app(apis, root=root, rate_limit=0)
+        routing = _routing_middleware(app)
+        with monkeypatch.context() as patched:
+            _assert_routes_alike(routing, {**app.runtime.prefixes, "admin": "/_standin"}, patched)
+        assert routing._kept, "no decision kept"
+        assert all(op is not None for _, op, _ in routing._kept.values())
+
+
+def _assert_routes_alike(routing, prefixes: dict, patched) -> None:
+    from connexion.middleware.routing import RoutingMiddleware
+
+    from server.app import load_spec
+
+    paths = ["/", "/nowhere", "/_standin/apis/", "/productive/api/v2/widgets/"]
+    for name, prefix in prefixes.items():
+        for template in load_spec(name)["paths"]:
+            path = prefix + template.replace("{id}", "12").replace("{", "x").replace("}", "")
+            paths += [path, path + "/", path + "/extra"]
+    passed = {}
+
+    async def downstream(self, scope, receive, send):
+        passed["scope"] = scope
+
+    async def send(message):
+        passed.setdefault("sent", []).append(message)
+
+    def route(method, path, through):
+        passed.clear()
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        scope.update(query_string=b"", scheme="http", server=("t", 80), http_version="1.1")
+        asyncio.run(through(routing, scope, None, send))
+        return passed.get("scope"), passed.get("sent")
+
+    patched.setattr(type(routing.app), "__call__", downstream)  # connexion's security layer
+    kept = type(routing).__call__
+    for path in paths:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            connexions = route(method, path, RoutingMiddleware.__call__)
+            assert route(method, path, kept) == connexions, (method, path)
+            assert route(method, path, kept) == connexions, (method, path)  # from the kept decision
+
+
+def test_a_response_goes_out_in_one_write():
+    """server/serving.py: head and body in one send; a response left open, or a closing
+    connection, still sends what was written."""
+    from server.serving import _CoalescingTransport
+
+    class Transport:
+        def __init__(self):
+            self.writes, self.closed = [], False
+
+        def write(self, data):
+            self.writes.append(data)
+
+        def close(self):
+            self.closed = True
+
+        def get_extra_info(self, name):
+            return name
+
+        def is_closing(self):
+            return self.closed
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        raw = Transport()
+        transport = _CoalescingTransport(raw, loop)
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"body")
+        assert raw.writes == []
+        transport.flush()  # what the protocol does when the response is complete
+        assert raw.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        transport.write(b"chunk")  # a streamed response: the loop's next step sends it
+        await asyncio.sleep(0)
+        assert raw.writes[-1] == b"chunk"
+        transport.write(b"last")
+        transport.close()
+        assert raw.writes[-1] == b"last" and raw.closed
+        transport.write(b"after close")
+        await asyncio.sleep(0)
+        assert raw.writes[-1] == b"last"
+        assert transport.get_extra_info("peername") == "peername"
+
+    asyncio.run(run())
