@@ -121,14 +121,15 @@ def scale_for(name: str) -> tuple[int, int]:
 
 
 def bench_scaled(name: str, args) -> dict:
-    """One API alone at the root: its lists at the default size and at ~100k records."""
+    """One API alone at the root: its lists at the default size and at ~100k records, every
+    request answered afresh (`--fresh-answers`): a kept answer would hide what a list costs."""
     scale, step = scale_for(name)
     if scale == 0:
         return {"api": name, "error": f"fixtures.{name} ignores --scale (stays at {step} records)"}
     runs = {}
     row_list = rows.list_rows(name)
     for key, n in (("default", 1), ("scaled", scale)):
-        with standin("--api", name, "--scale", str(n)) as server:
+        with standin("--api", name, "--scale", str(n), "--fresh-answers") as server:
             log(f"Scaled   {name} --scale {n}")
             startup = server.start(timeout=600)
             _, health = fetch("GET", server.base + "/_standin/health")

@@ -110,7 +110,7 @@ def markdown(results: dict) -> str:
         + ", ".join(f"{k} {v:.0f} MB" for k, v in results["rss"]["prism_mb"].items())
         + ".",
         "",
-        "## Scaling (one API at the root, `--scale N`)",
+        "## Scaling (one API at the root, `--scale N`, every answer afresh: `--fresh-answers`)",
         "",
         "| API | scale | records | start-up s | RSS MB | list | req/s | p50 ms | p99 ms | p50 vs default |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",

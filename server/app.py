@@ -132,6 +132,7 @@ class Runtime:
     seed: int = 0
     scale: int = 1
     rate_limit: int | None = None  # overrides every API's limit; 0 switches limiting off
+    keep_answers: bool = True  # False: every read is answered afresh (server.dispatch.EngineOperation)
     store: Store = field(default_factory=Store)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     started: float = field(default_factory=time.time)
@@ -232,6 +233,7 @@ def create_app(
     root: bool = False,
     scale: int = 1,
     rate_limit: int | None = None,
+    keep_answers: bool = True,
 ) -> connexion.AsyncApp:
     """The ASGI app: each API under its prefix (or one API at the root), plus the control API."""
     from server import admin
@@ -240,7 +242,7 @@ def create_app(
     names = apis or API_NAMES
     mounted = [load_api(n) for n in names]
     prefixes = {a.name: ("" if root else f"/{a.name}") for a in mounted}
-    runtime = Runtime(mounted, prefixes, scale=scale, rate_limit=rate_limit)
+    runtime = Runtime(mounted, prefixes, scale=scale, rate_limit=rate_limit, keep_answers=keep_answers)
     runtime.reset(seed)
 
     # connexion logs every undeclared query parameter at ERROR; they are ignored by design.

@@ -34,7 +34,14 @@ def serve(args) -> int:
     from server.serving import CoalescingHttpToolsProtocol
 
     names = [args.api] if args.api else API_NAMES
-    app = create_app(names, seed=args.seed, root=bool(args.api), scale=args.scale, rate_limit=args.rate_limit)
+    app = create_app(
+        names,
+        seed=args.seed,
+        root=bool(args.api),
+        scale=args.scale,
+        rate_limit=args.rate_limit,
+        keep_answers=not args.fresh_answers,
+    )
     base = f"http://{args.host}:{args.port}"
     print(f"Standin on {base}  (seed {args.seed}; control API {base}/_standin/apis)")
     for api in app.runtime.apis:
@@ -89,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=1, help="multiply the fixture volume")
     p.add_argument(
         "--rate-limit", type=int, default=None, help="requests per minute per client; 0 turns limits off"
+    )
+    p.add_argument(
+        "--fresh-answers",
+        action="store_true",
+        help="answer every read afresh, never from a kept answer (to measure the handlers themselves)",
     )
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=serve)

@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.routing import Match, Mount, Route, Router
 
 from server.api import bind
-from server.errors import PARSED_BODY, first_header
+from server.errors import PARSED_BODY, RAW_BODY, first_header
 
 
 class KeptValidationOperation(RequestValidationOperation):
@@ -207,11 +207,13 @@ def _pythonic(name: str) -> str:
 class EngineOperation:
     """One spec operation bound to its handler; called by connexion's routed middleware.
 
-    A GET answer is kept and sent again for the same request (URL, headers) while the store has
-    not changed and within the same second: the handler and the JSON encoding were most of a
-    read's cost. Security and validation still run on every request. Any other method ends a
-    store epoch, so nothing kept outlives a change even if a handler forgot the lock.
-    An operation marked `x-standin-uncached` in its spec is always answered afresh."""
+    A read's answer is kept and sent again for the same request (URL, headers, body) while the
+    store has not changed and within the same second: the handler and the JSON encoding were most
+    of a read's cost. Reads are GETs and the operations a spec marks `x-standin-reads` (iBuildApp's
+    searches are POSTs). Security and validation still run on every request. Any other request
+    ends a store epoch, so nothing kept outlives a change even if a handler forgot the lock.
+    An operation marked `x-standin-uncached` in its spec is always answered afresh, and every
+    one is under `standin serve --fresh-answers`."""
 
     KEPT_PER_OPERATION = 32  # distinct requests; an answer lives a second at most anyway
 
@@ -225,14 +227,17 @@ class EngineOperation:
         )
         self.arguments, self.has_kwargs = inspect_function_arguments(self.fn)
         self.takes_body = operation.is_request_body_defined and (self.has_kwargs or bool(self.arguments))
-        self.reads = operation.method.lower() == "get"
+        self.reads = operation.method.lower() == "get" or bool(operation._operation.get("x-standin-reads"))
         self.kept: dict | None = (
             {} if self.reads and not operation._operation.get("x-standin-uncached") else None
         )
 
     async def __call__(self, scope, receive, send) -> None:
-        store = scope["standin"].store
-        if self.kept is None:
+        runtime = scope["standin"]
+        store = runtime.store
+        # a body the JSON validator did not read (a form, none) can't be told from another one
+        with_body = self.operation.is_request_body_defined
+        if self.kept is None or not runtime.keep_answers or (with_body and RAW_BODY not in scope):
             try:
                 return await self._answer(scope, receive, send, store, None)
             finally:
@@ -245,6 +250,7 @@ class EngineOperation:
             scope["path"],
             scope["query_string"],
             tuple(tuple(h) for h in scope["headers"]),
+            scope[RAW_BODY] if with_body else None,
         )
         stamp = (store.generation, store.epoch, int(time.time()))
         kept = self.kept.get(key)

@@ -34,6 +34,7 @@ from server.api import ApiError, Violation
 
 log = logging.getLogger("standin")
 PARSED_BODY = "standin.parsed_body"
+RAW_BODY = "standin.raw_body"
 # Every format jsonschema knows (Draft 4's own checker skips `date`, which the vendors use).
 FORMATS = FormatChecker()
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
@@ -121,6 +122,7 @@ class BodyValidator(JSONRequestBodyValidator):
         except (UnicodeDecodeError, ValueError) as e:
             raise ApiError("malformed", f"The request body is not valid JSON: {e}") from None
         scope[PARSED_BODY] = body  # server.dispatch hands it to the handler instead of parsing again
+        scope[RAW_BODY] = raw  # and keeps answers to read-only operations per body
         return body
 
     def _validate(self, body):

@@ -511,3 +511,13 @@ def test_a_response_goes_out_in_one_write():
         assert transport.get_extra_info("peername") == "peername"
 
     asyncio.run(run())
+
+
+def test_fresh_answers_mode_keeps_nothing():
+    """`standin serve --fresh-answers` (the bench's scaled lists): every read runs its handler."""
+    app = create_app(["productive"], keep_answers=False)
+    url = "/productive/api/v2/widgets/1"
+    with app.test_client() as c:
+        assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] != 7
+        app.runtime.store.get("1308", "widgets", 1)["width"] = 7  # unseen by a kept answer
+        assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 7

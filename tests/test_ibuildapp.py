@@ -565,3 +565,30 @@ def test_widget_examples_validate(name):
     )
     if "properties" in schema:
         assert example["type"] == schema["properties"]["type"]["enum"][0]
+
+
+READS = {
+    BASE + re.sub(r"\{\w+\}", APP, path): item["post"]
+    for path, item in _spec()["paths"].items()
+    if item.get("post", {}).get("x-standin-reads")
+}
+
+
+def test_marked_reads_change_nothing_and_their_kept_answers_follow_writes(client, app):
+    """`x-standin-reads` operations may answer from a kept answer (server.dispatch), so they
+    must never write: the store is unchanged after each, with its example body and without."""
+    assert {op["operationId"] for op in READS.values()} >= {"user_search", "ts_search_group"}
+    store = app.runtime.store
+    before, generation = store.snapshot(), store.generation
+    for path, op in READS.items():
+        content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+        for body in (content.get("example", {}), {}, {"limit": 1}):  # the last two may be refused
+            r = client.post(path, json=body, headers=H)
+            assert client.post(path, json=body, headers=H).content == r.content  # kept or not, alike
+        assert client.post(path, json=content.get("example", {}), headers=H).status_code == 200, path
+    assert store.generation == generation and store.snapshot() == before  # a snapshot takes the lock
+    # a kept answer is per body, and never outlives a write
+    one, two = (_post(client, "user/search", {"limit": n})["data"] for n in (1, 2))
+    assert len(one) == 1 and len(two) == 2
+    _post(client, "user/update", {"user_id": one[0]["id"], "first_name": "Renamed"})
+    assert _post(client, "user/search", {"limit": 1})["data"][0]["first_name"] == "Renamed"
