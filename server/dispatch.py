@@ -9,6 +9,7 @@ instead of once per request. Each piece keeps connexion's own rules; what it dro
 - `KeptValidationOperation`: connexion's request validation, its validators built once.
 - `IndexedRouter`: Starlette's router, trying only routes whose literal segments fit.
 - `KeptRoutingMiddleware`: connexion's routing, its decision kept per method and path.
+- `DirectRequest`: connexion's request object, its scope and headers read without a detour.
 - `MIDDLEWARES`: connexion's stack without the layers that do nothing here.
 """
 
@@ -196,6 +197,27 @@ MIDDLEWARES = tuple(
     for m in ConnexionMiddleware.default_middlewares
     if m not in (SwaggerUIMiddleware, ResponseValidationMiddleware)
 )  # a tuple: connexion inserts added middlewares into the list it is given
+
+
+class DirectRequest(ConnexionRequest):
+    """connexion's request, which security and parameter validation build for every request,
+    with `scope` and `headers` as attributes of its own: connexion reaches them through
+    `__getattr__`, which Python calls only after a failed lookup has raised and caught an
+    AttributeError (~0.8 µs each, nine reads per Productive request); creating one ran two more
+    failed lookups. Everything else is connexion's."""
+
+    def __init__(self, *args, uri_parser=None, **kwargs) -> None:
+        if args or kwargs:  # else `from_starlette_request` has set it
+            self._starlette_request = Request(*args, **kwargs)
+        super().__init__(uri_parser=uri_parser)
+
+    @property
+    def scope(self):
+        return self._starlette_request.scope
+
+    @property
+    def headers(self):
+        return self._starlette_request.headers
 
 
 @functools.cache

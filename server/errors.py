@@ -71,7 +71,10 @@ def compiled(schema: dict) -> tuple:
 def first_header(headers: list, name: bytes, default: bytes | None = None) -> bytes | None:
     """The first value of a header in ASGI scope headers (`name` in lower case), as Starlette and
     connexion read it; `default` when the request has none."""
-    return next((value for key, value in headers if key.lower() == name), default)
+    for key, value in headers:  # a loop, not next(generator): an unfinished generator is closed
+        if key.lower() == name:  # by raising GeneratorExit in it, three times per request here
+            return value
+    return default
 
 
 def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:

@@ -87,7 +87,10 @@ class Store:
         (which every write outdates: a small table is scanned instead)."""
         table = self.table(tenant, name)
         if len(table) < self.SCANNED_BELOW:
-            return next((r for r in table.values() if r.get(field) == value), None)
+            for record in table.values():  # a loop: see errors.first_header
+                if record.get(field) == value:
+                    return record
+            return None
         found = self.index(tenant, name, field).get(value)
         return found[0] if found else None
 

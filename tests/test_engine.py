@@ -521,3 +521,24 @@ def test_fresh_answers_mode_keeps_nothing():
         assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] != 7
         app.runtime.store.get("1308", "widgets", 1)["width"] = 7  # unseen by a kept answer
         assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 7
+
+
+def test_direct_request_reads_as_connexions_request_does():
+    """server.dispatch.DirectRequest stands in for connexion's request in security and validation."""
+    from connexion.lifecycle import ConnexionRequest
+    from starlette.requests import Request
+
+    from server.dispatch import DirectRequest
+
+    scope = {"type": "http", "method": "POST", "path": "/x", "root_path": "", "query_string": b"a=1"}
+    scope.update(headers=[(b"x-auth-token", b"t"), (b"content-type", b"application/json; charset=utf-8")])
+    scope.update(scheme="http", server=("h", 80), path_params={"id": "3"})
+    made = [
+        (DirectRequest(dict(scope)), ConnexionRequest(dict(scope))),
+        (DirectRequest.from_starlette_request(Request(dict(scope))), ConnexionRequest(dict(scope))),
+    ]
+    for direct, connexions in made:
+        for name in ("scope", "headers", "method", "url", "content_type", "mimetype", "context"):
+            assert getattr(direct, name) == getattr(connexions, name), name
+        assert direct.headers.get("X-Auth-Token") == "t"
+        assert "scope" in type(direct).__dict__ and "headers" in type(direct).__dict__  # no __getattr__

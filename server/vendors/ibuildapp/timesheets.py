@@ -40,7 +40,7 @@ def _entry_status(tn: str, entry: dict, status: str, user_id: int, at: int) -> N
 
 
 def _schedule_for(tn: str, user_id: int):
-    rate = next(store().find(tn, "rates", lambda r: r["user_id"] == user_id), None)
+    rate = store().first_with(tn, "rates", "user_id", user_id)
     return rate["schedule_id"] if rate else None
 
 
