@@ -542,3 +542,10 @@ def test_direct_request_reads_as_connexions_request_does():
             assert getattr(direct, name) == getattr(connexions, name), name
         assert direct.headers.get("X-Auth-Token") == "t"
         assert "scope" in type(direct).__dict__ and "headers" in type(direct).__dict__  # no __getattr__
+
+
+def test_json_encoding_takes_any_key_and_any_int():
+    from server.api import encode_json
+
+    assert encode_json({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
+    assert encode_json({1: "x", "n": 2**70}) == b'{"1":"x","n":1180591620717411303424}'
