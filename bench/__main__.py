@@ -229,7 +229,8 @@ def main() -> int:
         try:
             results["profile"] = bench_profile(names[0], requests[names[0]], args)
         except (OSError, subprocess.SubprocessError) as e:
-            results["profile"] = {"error": f"py-spy failed: {e}"}
+            said = (getattr(e, "stderr", None) or b"").decode(errors="replace").strip()[-300:]
+            results["profile"] = {"error": f"py-spy failed: {e} {said}".strip()}
     results["machine"]["loadavg_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results["targets"] = report.targets(results)
 
