@@ -134,24 +134,28 @@ class KeptRoutingMiddleware(RoutingMiddleware):
     fully matched an operation: Starlette walked a router, a mount and a router again on every
     request (~10% of a POST). What a kept decision passes on is what connexion's RoutingOperation
     would: a copy of the scope with the path parameters and the operation. Any other outcome
-    (no route, wrong method, trailing slash) takes connexion's own way every time, so its 404, 405
-    and redirect rules are unchanged."""
+    (no route, wrong method, trailing slash) is remembered only as such and takes connexion's own
+    way every time, so its 404, 405 and redirect rules are unchanged."""
 
     KEPT = 4096  # distinct paths; many ids in paths only mean more misses
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self._kept: dict[tuple, tuple | None] = {}  # None: connexion's own way (no operation matched)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
-        kept = self.__dict__.setdefault("_kept", {})
         key = (scope["method"], scope["path"], scope.get("root_path", ""))
-        decision = kept.get(key)
-        if decision is None:
+        if key in self._kept:
+            decision = self._kept[key]
+        else:
             decision = self._decide(scope)
-            if decision is None:
-                return await super().__call__(scope, receive, send)
-            if len(kept) >= self.KEPT:
-                kept.clear()
-            kept[key] = decision
+            if len(self._kept) >= self.KEPT:
+                self._kept.clear()
+            self._kept[key] = decision
+        if decision is None:  # routed again by connexion every time, only not decided again
+            return await super().__call__(scope, receive, send)
         api_base_path, operation_id, path_params = decision
         downstream = scope.copy()
         downstream.setdefault("path_params", {}).update(path_params)
@@ -248,7 +252,8 @@ class EngineOperation:
             operation.parameters, operation.body_definition()
         )
         self.arguments, self.has_kwargs = inspect_function_arguments(self.fn)
-        self.takes_body = operation.is_request_body_defined and (self.has_kwargs or bool(self.arguments))
+        self.has_body = operation.is_request_body_defined
+        self.takes_body = self.has_body and (self.has_kwargs or bool(self.arguments))
         self.reads = operation.method.lower() == "get" or bool(operation._operation.get("x-standin-reads"))
         self.kept: dict | None = (
             {} if self.reads and not operation._operation.get("x-standin-uncached") else None
@@ -258,8 +263,7 @@ class EngineOperation:
         runtime = scope["standin"]
         store = runtime.store
         # a body the JSON validator did not read (a form, none) can't be told from another one
-        with_body = self.operation.is_request_body_defined
-        if self.kept is None or not runtime.keep_answers or (with_body and RAW_BODY not in scope):
+        if self.kept is None or not runtime.keep_answers or (self.has_body and RAW_BODY not in scope):
             try:
                 return await self._answer(scope, receive, send, store, None)
             finally:
@@ -272,7 +276,7 @@ class EngineOperation:
             scope["path"],
             scope["query_string"],
             tuple(tuple(h) for h in scope["headers"]),
-            scope[RAW_BODY] if with_body else None,
+            scope[RAW_BODY] if self.has_body else None,
         )
         stamp = (store.generation, store.epoch, int(time.time()))
         kept = self.kept.get(key)

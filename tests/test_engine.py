@@ -431,8 +431,8 @@ def test_kept_routing_passes_on_what_connexions_routing_does(monkeypatch):
         routing = _routing_middleware(app)
         with monkeypatch.context() as patched:
             _assert_routes_alike(routing, {**app.runtime.prefixes, "admin": "/_standin"}, patched)
-        assert routing._kept, "no decision kept"
-        assert all(op is not None for _, op, _ in routing._kept.values())
+        assert any(routing._kept.values()), "no decision kept"
+        assert all(op is not None for _, op, _ in filter(None, routing._kept.values()))
 
 
 def _assert_routes_alike(routing, prefixes: dict, patched) -> None:
