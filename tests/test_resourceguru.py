@@ -414,7 +414,7 @@ def test_webhook_gets_a_signed_payload_when_a_client_is_created(client, receiver
     )
     assert _wait(lambda: len(handler.received) == 2)
     assert handler.received[1][1] == body
-    assert client.get(f"{ACC}/webhooks/{hook_id}/test", headers=H).json() == "status: 200"
+    assert client.post(f"{ACC}/webhooks/{hook_id}/test", headers=H).json() == "status: 200"
 
 
 def test_failed_deliveries_are_retried_and_visible(client, receiver, monkeypatch):
@@ -641,14 +641,14 @@ def test_approvals_flow_pending_to_approved_with_an_activity_log(client):
     url = f"{ACC}/bookings/{booking['id']}"
     pending = client.get(f"{ACC}/bookings?approval_states=pending&resource_ids={rid}", headers=H).json()
     assert [b["id"] for b in pending] == [booking["id"]]
-    assert client.post(f"{url}/remind_approvers", json={"resource_ids": [rid]}, headers=H).status_code == 204
-    r = client.put(f"{url}/approval", json={"resolution": "approved", "resource_ids": [rid]}, headers=H)
+    assert client.post(f"{url}/remind", json={"resource_ids": [rid]}, headers=H).status_code == 204
+    r = client.post(f"{url}/resolve", json={"resolution": "approved", "resource_ids": [rid]}, headers=H)
     assert r.status_code == 204
     assert client.get(url, headers=H).json()["approval_state"]["status"] == "approved"
     log = client.get(f"{url}/activities", headers=H).json()
-    assert [a["action"] for a in log] == ["create", "approved"]
-    assert log[1]["previous_state"]["approval_state"]["status"] == "pending"
-    assert log[1]["next_state"]["approval_state"]["status"] == "approved"
+    assert [a["action"] for a in log] == ["create", "remind", "approved"]
+    assert log[2]["previous_state"]["approval_state"]["status"] == "pending"
+    assert log[2]["next_state"]["approval_state"]["status"] == "approved"
 
 
 def test_availability_change_answers_400_with_clashes_or_moves_to_waiting(client):
@@ -713,9 +713,10 @@ def test_timesheets_and_calendars(client):
     assert r.status_code == 201, r.text
     entry = r.json()
     assert client.put(f"{ACC}/timesheets/{entry['id']}", json={"notes": "Done"}, headers=H).status_code == 204
-    assert client.put(f"{ACC}/timesheets/{entry['id']}/dismiss", headers=H).status_code == 204
     listed = client.get(f"{ACC}/timesheets?start_date={WEEK[0]}&end_date={WEEK[0]}", headers=H).json()
-    assert listed == [{**entry, "notes": "Done", "dismissed": True, "updated_at": listed[0]["updated_at"]}]
+    assert listed == [{**entry, "notes": "Done", "updated_at": listed[0]["updated_at"]}]
+    assert client.post(f"{ACC}/timesheets/{entry['id']}/dismiss", headers=H).status_code == 204
+    assert client.get(f"{ACC}/timesheets?start_date={WEEK[0]}&end_date={WEEK[0]}", headers=H).json() == []
     assert client.post(f"{ACC}/timesheets/submit?start_date={WEEK[0]}", headers=H).status_code == 204
     calendars = client.get(f"{ACC}/calendars", headers=H).json()
     assert calendars and client.get(f"{ACC}/calendars/external_events", headers=H).json()

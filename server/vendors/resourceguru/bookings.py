@@ -649,7 +649,8 @@ def _approval_targets(slug: str, record: dict, resource_ids) -> list[dict]:
     return targets
 
 
-async def bookings_approval(account=None, id_=None, body=None, **_):
+async def bookings_resolve(account=None, id_=None, body=None, **_):
+    """Approve or decline per resource: each targeted booking of the group gets its own state."""
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -673,23 +674,13 @@ async def bookings_approval(account=None, id_=None, body=None, **_):
     return respond(204)
 
 
-async def bookings_remind_approvers(account=None, id_=None, body=None, **_):
+async def bookings_remind(account=None, id_=None, body=None, **_):
+    """Each reminded booking gets a `remind` entry in its activities (the state is unchanged)."""
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
         record = _get(account, "bookings", id_, "Booking")
-        targets = _approval_targets(account, record, data.get("resource_ids"))
-        for t in targets:
-            store.insert(
-                account,
-                "approval_reminders",
-                {
-                    "id": None,
-                    "booking_id": t["id"],
-                    "resource_id": t["resource_id"],
-                    "user_id": user["id"],
-                    "pending": (t["approval_state"] or {}).get("status") == "pending",
-                    "created_at": _now(),
-                },
-            )
+        for t in _approval_targets(account, record, data.get("resource_ids")):
+            state = view(account, t)
+            _log(account, t, "remind", user, state)
     return respond(204)

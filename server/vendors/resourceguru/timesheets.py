@@ -44,7 +44,7 @@ def _entry_problems(slug: str, data: dict) -> list:
 async def timesheets_list(account=None, **_):
     _account(account)
     query = request().query_params
-    rows = list(_store().find(account, "timesheet_entries"))
+    rows = list(_store().find(account, "timesheet_entries", lambda e: not e["dismissed"]))
     if query.get("start_date"):
         rows = [e for e in rows if e["date"] >= query["start_date"]]
     if query.get("end_date"):

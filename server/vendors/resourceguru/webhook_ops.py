@@ -118,6 +118,10 @@ async def webhooks_test(account=None, id_=None, **_):
     return _status(status)
 
 
+# GET is how the vendor's docs gave the same operation until 2020; both are served (spec).
+webhooks_test_legacy = webhooks_test
+
+
 async def webhooks_test_url(account=None, body=None, **_):
     data = _body(body)
     _, user = _account(account)
