@@ -1,14 +1,19 @@
-"""The exchanges the vendor documentation shows, read from the seed files in ../shared/seeds."""
+"""The exchanges the vendor documentation shows, and how an answer is compared with one.
+
+The exchanges are data in tests/data/ (one JSON file per seed, each exchange with the seed line
+it was read from), written by tests/data/extract.py from the seed files, so the tests run in a
+clone without ../shared beside it.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+DATA = Path(__file__).resolve().parent / "data"
+# The seed files themselves, for tests/data/extract.py only: no test reads them at run time.
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-_REQUEST = re.compile(r"^(GET|POST|PATCH|PUT|DELETE)\s+(/\S+)$")
 
 
 @dataclass
@@ -18,46 +23,20 @@ class Exchange:
     body: object
     status: int | None
     response: object
-
-
-def _json_block(lines: list[str], start: int) -> tuple[object, int]:
-    depth, out = 0, []
-    for i in range(start, len(lines)):
-        out.append(lines[i])
-        depth += lines[i].count("{") + lines[i].count("[") - lines[i].count("}") - lines[i].count("]")
-        if depth == 0:
-            return json.loads("\n".join(out)), i + 1
-    raise ValueError(f"unterminated JSON at line {start}")
+    line: int = 0
+    headers: dict = field(default_factory=dict)
+    operation: str | None = None  # Resource Guru: the seed lost paths, samples are tied to operationIds
+    request_line: int | None = None
+    error: bool = False  # Resource Guru: the sample is an error body of an unstated status
+    dropped_keys_at: list[str] = field(default_factory=list)  # objects the scrape lost a key from
 
 
 def exchanges(name: str) -> list[Exchange]:
-    """Request line + optional body, then `Responses[NNN]` + optional body, in document order."""
-    lines = [line.strip() for line in (SEEDS / name).read_text(encoding="utf-8").splitlines()]
-    found: list[Exchange] = []
-    current, in_response, i = None, False, 0
-    while i < len(lines):
-        line = lines[i]
-        match = _REQUEST.match(line)
-        if match and i + 1 < len(lines) and lines[i + 1] in ("Headers", ""):
-            if lines[i + 1] == "" and (i + 2 >= len(lines) or lines[i + 2] != "Headers"):
-                i += 1
-                continue
-            current = Exchange(match.group(1), match.group(2), None, None, None)
-            found.append(current)
-            in_response = False
-        elif current and line.startswith("Responses"):
-            in_response = True
-            status = line[len("Responses") :]
-            current.status = int(status) if status.isdigit() else None
-        elif current and line == "Body" and i + 1 < len(lines) and lines[i + 1].startswith("{"):
-            value, i = _json_block(lines, i + 1)
-            if in_response:
-                current.response = value
-            else:
-                current.body = value
-            continue
-        i += 1
-    return found
+    """Every documented exchange of seed `name` (e.g. "000_9bcbfb234c7390af.txt"), in document order."""
+    document = json.loads((DATA / (Path(name).stem + ".json")).read_text(encoding="utf-8"))
+    assert document["seed"] == name, (document["seed"], name)
+    known = Exchange.__dataclass_fields__
+    return [Exchange(**{k: v for k, v in x.items() if k in known}) for x in document["exchanges"]]
 
 
 def shape(value):
