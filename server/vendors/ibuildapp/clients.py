@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from server.api import ApiError
 from server.vendors.ibuildapp import cascade
 from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp import views as v
 from server.vendors.ibuildapp.common import (
     by_id,
     created,
@@ -22,11 +21,11 @@ from server.vendors.ibuildapp.common import (
     page,
     pick,
     read_one,
+    render,
     request,
     store,
     update_one,
     updated,
-    view,
 )
 
 # ------------------------------------------------------------------------------ clients
@@ -52,7 +51,7 @@ def _client_status(b: dict, default="active") -> str:
 
 
 async def client_get(body=None, **_):
-    return read_one(body, "clients", "client_id", "Client")
+    return read_one(body, "clients", "client_id", "Client", v.client_record)
 
 
 async def client_create(body=None, **_):
@@ -97,28 +96,29 @@ def _client_rows(tn: str, b: dict) -> list[dict]:
     return by_id(s.find(tn, "clients", keep))
 
 
-def _client_projects(tn: str, b: dict):
-    """The `related` of client searches: the clients' projects when `with` asks for them."""
+def _client_projects(tn: str, b: dict, show):
+    """The `related` of client searches: the clients' projects (rendered by `show`) when
+    `with` asks for them."""
 
     def related(clients: list[dict]) -> dict:
         if "projects" not in (b.get("with") or []):
             return {}
         ids = [p for c in clients for p in rec.projects_of_client(store(), tn, c["id"])]
-        return {"projects": id_map(tn, "projects", ids)}
+        return {"projects": id_map(tn, "projects", ids, show)}
 
     return related
 
 
 async def client_search(body=None, **_):
     b, tn, _info = request(body)
-    show, related = partial(view, tn, "clients"), _client_projects(tn, b)
+    show, related = render(tn, v.client_item), _client_projects(tn, b, v.project_ref)
     return found(_client_rows(tn, b), b, show, "client(s)", "clients", related, limit=10)
 
 
 async def client_search_group(body=None, **_):
     b, tn, _info = request(body)
     field = b.get("group_by") or "status"
-    show, related = partial(view, tn, "clients"), _client_projects(tn, b)
+    show, related = render(tn, v.client_group_item), _client_projects(tn, b, v.project_tasks)
 
     def key(c):
         return c.get(field) or None  # an empty field groups as "?"
@@ -134,7 +134,7 @@ async def client_export_csv(body=None, **_):
     with_projects = "projects" in (b.get("with") or [])
     rows = []
     for c in page(_client_rows(tn, b), b, 10):
-        client = view(tn, "clients", c)
+        client = v.client_item(store(), tn, c)
         row = [client.get(k, "") for k in CLIENT_COLUMNS]
         if with_projects:
             row.append(",".join(str(p) for p in client.get("projects", [])))
@@ -150,7 +150,9 @@ async def client_delete(body=None, **_):
 
 
 async def invoice_get(body=None, **_):
-    return read_one(body, "invoices", "invoice_id", "Invoice", message="Successfully found.")
+    return read_one(
+        body, "invoices", "invoice_id", "Invoice", v.invoice_record, message="Successfully found."
+    )
 
 
 def _invoice_amount(tn: str, task_ids: list[int]) -> float:
@@ -217,12 +219,13 @@ def _invoice_rows(tn: str, b: dict) -> list[dict]:
 
 async def invoice_search(body=None, **_):
     b, tn, _info = request(body)
-    return found(_invoice_rows(tn, b), b, rec.invoice_view, "invoice(s)", limit=10)
+    return found(_invoice_rows(tn, b), b, render(tn, v.invoice_record), "invoice(s)", limit=10)
 
 
 async def invoice_search_group(body=None, **_):
     b, tn, _info = request(body)
-    return found_groups(_invoice_rows(tn, b), b, rec.invoice_view, group_key(b), limit=10)
+    show = render(tn, v.invoice_record)
+    return found_groups(_invoice_rows(tn, b), b, show, group_key(b), limit=10)
 
 
 async def invoice_delete(body=None, **_):

@@ -6,7 +6,8 @@ The three targets answer alike; only the table, id field and 404 message differ.
 from __future__ import annotations
 
 from server.vendors.ibuildapp import records as rec
-from server.vendors.ibuildapp.common import by_id, created, id_map, need, ok, request, store
+from server.vendors.ibuildapp import views
+from server.vendors.ibuildapp.common import by_id, id_map, need, ok, request, store
 
 
 def add_comment(tn: str, user_id: int, target: str, target_id: int, content: str) -> dict:
@@ -23,10 +24,11 @@ def add_comment(tn: str, user_id: int, target: str, target_id: int, content: str
 
 def comment_list(tn: str, target: str, target_id: int, wanted) -> dict:
     """{"comments": [...]}, with the commentators under "users" when `with` asks for them."""
-    rows = by_id(rec.comments_of(store(), tn, target, target_id))
-    data: dict = {"comments": [rec.comment_view(c) for c in rows]}
+    s = store()
+    rows = by_id(rec.comments_of(s, tn, target, target_id))
+    data: dict = {"comments": [views.comment(s, tn, c) for c in rows]}
     if "users" in (wanted or []):
-        data["users"] = id_map(tn, "users", {c["user_id"] for c in rows})
+        data["users"] = id_map(tn, "users", {c["user_id"] for c in rows}, views.user_ref)
     return data
 
 
@@ -44,7 +46,7 @@ def _comment(body, target: str):
     with store().lock:
         need(tn, table, b[key], entity, missing)
         comment = add_comment(tn, info["user_id"], target, b[key], b["content"])
-    return created(comment)
+    return ok(id=comment["id"])  # documented as {"status", "id"}: no message
 
 
 def _comments(body, target: str):
@@ -52,7 +54,7 @@ def _comments(body, target: str):
     b, tn, _info = request(body)
     need(tn, table, b[key], entity, missing)
     data = comment_list(tn, target, b[key], b.get("with"))
-    return ok(message=f"{len(data['comments'])} comment(s) found.", data=data, count=len(data["comments"]))
+    return ok(data=data, count=len(data["comments"]))  # documented without a message
 
 
 async def invoice_add_comment(body=None, **_):

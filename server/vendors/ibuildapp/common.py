@@ -7,8 +7,9 @@
   `csv_reply`;
 - listing: `has` (substring filter), `page`, `group_key`, `found` (search) and `found_groups`
   (search_group) answers;
-- related records: `view` (a stored record as sent, by table), `id_map`, `teams_map`,
-  `entry_relations`, `status_history`, `running_entry`;
+- related records: `render` (a views.py renderer bound to the request), `id_map`,
+  `teams_map`, `entry_relations` (each rendering through the view it is given),
+  `status_history`, `running_entry`;
 - the operations that differ only by table: `read_one`, `update_one`, `delete_one`,
   `add_member`, `remove_member`.
 """
@@ -23,6 +24,7 @@ from connexion.context import context
 
 from server.api import ApiError, Violation, json_body, respond, runtime
 from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp import views
 from server.vendors.ibuildapp.auth import tenant
 
 # ------------------------------------------------------------------------------ the request
@@ -158,56 +160,46 @@ def found_groups(rows, b, show, key, related=None, order: str = "order_by", limi
 
 # ------------------------------------------------------------------------------ related records
 
-_VIEWS = {
-    "users": rec.user_view,
-    "clients": rec.client_view,
-    "projects": rec.project_view,
-    "tasks": rec.task_view,
-}
-_PLAIN_VIEWS = {
-    "groups": rec.group_view,
-    "invoices": rec.invoice_view,
-    "schedules": rec.schedule_view,
-    "rates": rec.rate_view,
-}
+
+def render(tn: str, show) -> Callable[[dict], dict]:
+    """`show` (a renderer of views.py) bound to the store and tenant: record -> view."""
+    s = store()
+    return lambda record: show(s, tn, record)
 
 
-def view(tn: str, table: str, record: dict) -> dict:
-    """A stored record as the vendor sends it."""
-    if table in _PLAIN_VIEWS:
-        return _PLAIN_VIEWS[table](record)
-    return _VIEWS[table](store(), tn, record)
-
-
-def _keyed(views: list[dict]) -> dict | list:
+def _keyed(shown: list[dict]) -> dict | list:
     """PHP's id-keyed map; an empty map is sent as []."""
-    return {str(v["id"]): v for v in views} or []
+    return {str(v["id"]): v for v in shown} or []
 
 
-def id_map(tn: str, table: str, ids) -> dict | list:
-    """The records of `table` with these ids (missing ones left out), keyed by id."""
-    rows = [store().get(tn, table, i) for i in sorted(set(ids))]
-    return _keyed([view(tn, table, r) for r in rows if r])
+def id_map(tn: str, table: str, ids, show) -> dict | list:
+    """The records of `table` with these ids (missing ones left out), keyed by id, each
+    rendered by `show` (the short view the operation's documentation shows)."""
+    s = store()
+    rows = [s.get(tn, table, i) for i in sorted(set(ids))]
+    return _keyed([show(s, tn, r) for r in rows if r])
 
 
 def teams_map(tn: str, user_ids) -> dict | list:
     wanted = set(user_ids)
-    groups = store().find(tn, "groups", lambda g: wanted & set(g["user_ids"]))
-    return _keyed([rec.group_view(g) for g in by_id(groups)])
+    s = store()
+    groups = s.find(tn, "groups", lambda g: wanted & set(g["user_ids"]))
+    return _keyed([views.team(s, tn, g) for g in by_id(groups)])
 
 
-def entry_relations(tn: str, entries: list[dict], wanted) -> dict:
-    """The users, tasks and projects of time entries, as far as `with` asks for them."""
+def entry_relations(tn: str, entries: list[dict], wanted, users, tasks, projects) -> dict:
+    """The users, tasks and projects of time entries, as far as `with` asks for them, each
+    rendered by the given renderer (the operation's documented short view)."""
     out: dict = {}
     wanted = set(wanted or [])
     task_ids = {e["task_id"] for e in entries}
     if "users" in wanted:
-        out["users"] = id_map(tn, "users", {e["user_id"] for e in entries})
+        out["users"] = id_map(tn, "users", {e["user_id"] for e in entries}, users)
     if "tasks" in wanted:
-        out["tasks"] = id_map(tn, "tasks", task_ids)
+        out["tasks"] = id_map(tn, "tasks", task_ids, tasks)
     if "projects" in wanted:
-        tasks = [store().get(tn, "tasks", t) for t in task_ids]
-        out["projects"] = id_map(tn, "projects", {t["project_id"] for t in tasks if t})
+        rows = [store().get(tn, "tasks", t) for t in task_ids]
+        out["projects"] = id_map(tn, "projects", {t["project_id"] for t in rows if t}, projects)
     return out
 
 
@@ -240,10 +232,11 @@ def _record_id(key: Key, b: dict, info: dict):
     return key(b, info) if callable(key) else b[key]
 
 
-def read_one(body, table: str, key: Key, entity: str, **fields):
-    """Get or 404, answered with the record's view (after `fields`, e.g. a message)."""
+def read_one(body, table: str, key: Key, entity: str, show, **fields):
+    """Get or 404, answered with the record's `show` view (after `fields`, e.g. a message)."""
     b, tn, info = request(body)
-    return ok(**fields, data=view(tn, table, need(tn, table, _record_id(key, b, info), entity)))
+    record = need(tn, table, _record_id(key, b, info), entity)
+    return ok(**fields, data=show(store(), tn, record))
 
 
 def update_one(body, table: str, key: Key, entity: str, fields, check=None):

@@ -3,11 +3,10 @@ history, approval, cost calculation and the CSV export."""
 
 from __future__ import annotations
 
-from functools import partial
-
 from server.api import ApiError
 from server.vendors.ibuildapp import cascade
 from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp import views as v
 from server.vendors.ibuildapp.comments import add_comment, comment_list
 from server.vendors.ibuildapp.common import (
     by_id,
@@ -23,6 +22,7 @@ from server.vendors.ibuildapp.common import (
     need,
     ok,
     pick,
+    render,
     request,
     required,
     running_entry,
@@ -144,22 +144,23 @@ async def ts_get(body=None, **_):
     s = store()
     entry = need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
     wanted = set(b.get("with") or [])
-    data: dict = {"time_entry": rec.entry_view(s, tn, entry)}
+    data: dict = {"time_entry": v.entry_record(s, tn, entry)}
     task = s.get(tn, "tasks", entry["task_id"])
     project = s.get(tn, "projects", task["project_id"]) if task else None
     if "users" in wanted:
-        data["users"] = id_map(tn, "users", [entry["user_id"]])
+        data["users"] = id_map(tn, "users", [entry["user_id"]], v.entry_user)
     if "breaks" in wanted:
-        data["breaks"] = [rec.break_view(x) for x in _breaks(tn, entry["id"])]
+        data["breaks"] = [v.entry_break(s, tn, x) for x in _breaks(tn, entry["id"])]
     if "comments" in wanted:
         comments = comment_list(tn, "time_entry", entry["id"], ["users"])
         data["comments"], data["commentators"] = comments["comments"], comments["users"]
     if "tasks" in wanted or "projects" in wanted or "customers" in wanted:
-        data["tasks"] = id_map(tn, "tasks", [entry["task_id"]])
+        data["tasks"] = id_map(tn, "tasks", [entry["task_id"]], v.entry_task)
     if ("projects" in wanted or "customers" in wanted) and project:
-        data["projects"] = id_map(tn, "projects", [project["id"]])
+        data["projects"] = id_map(tn, "projects", [project["id"]], v.project_record)
     if "customers" in wanted or ("projects" in wanted and project):
-        data["customers"] = id_map(tn, "clients", [project["client_id"]] if project else [])
+        customers = [project["client_id"]] if project else []
+        data["customers"] = id_map(tn, "clients", customers, v.client_ref)
     return ok(message="1 time entries found.", data=data, count=1)
 
 
@@ -206,12 +207,14 @@ def _entry_rows(tn: str, b: dict) -> list[dict]:
 
 
 def _entries_related(tn: str, b: dict):
-    return lambda entries: entry_relations(tn, entries, b.get("with"))
+    return lambda entries: entry_relations(
+        tn, entries, b.get("with"), v.user_contact, v.task_summary, v.project_record
+    )
 
 
 async def ts_search(body=None, **_):
     b, tn, _info = request(body)
-    show = partial(rec.entry_view, store(), tn)
+    show = render(tn, v.entry_item)
     rows = _entry_rows(tn, b)
     return found(rows, b, show, "time entries", "time_entries", _entries_related(tn, b))
 
@@ -219,7 +222,7 @@ async def ts_search(body=None, **_):
 async def ts_search_group(body=None, **_):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"user": "user_id", "task": "task_id", "schedule": "schedule_id"})
-    show = partial(rec.entry_view, store(), tn)
+    show = render(tn, v.entry_item)
     return found_groups(_entry_rows(tn, b), b, show, key, _entries_related(tn, b))
 
 
@@ -280,7 +283,7 @@ async def ts_break_stop(body=None, **_):
 async def ts_breaks(body=None, **_):
     b, tn, _info = request(body)
     entry = need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
-    data = [rec.break_view(x, "str") for x in _breaks(tn, entry["id"])]
+    data = [v.break_item(store(), tn, x) for x in _breaks(tn, entry["id"])]
     return ok(message=f"{len(data)} break(s) found.", data=data, count=len(data))
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from server.api import ApiError
 from server.vendors.ibuildapp import cascade
 from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp import views as v
 from server.vendors.ibuildapp.auth import AUTH_TENANT, app_exists, tenant
 from server.vendors.ibuildapp.common import (
     add_member,
@@ -23,13 +22,13 @@ from server.vendors.ibuildapp.common import (
     read_body,
     read_one,
     remove_member,
+    render,
     request,
     running_entry,
     store,
     unchanged,
     update_one,
     updated,
-    view,
 )
 
 # ------------------------------------------------------------------------------ auth
@@ -129,7 +128,7 @@ def _user_id(b: dict, info: dict) -> int:
 
 
 async def user_get(body=None, **_):
-    return read_one(body, "users", _user_id, "User")
+    return read_one(body, "users", _user_id, "User", v.user_record)
 
 
 async def user_create(body=None, **_):
@@ -177,13 +176,13 @@ def _user_rows(tn: str, b: dict) -> list[dict]:
 
 async def user_search(body=None, **_):
     b, tn, _info = request(body)
-    return found(_user_rows(tn, b), b, partial(view, tn, "users"), "user(s)")
+    return found(_user_rows(tn, b), b, render(tn, v.user_item), "user(s)")
 
 
 async def user_search_group(body=None, **_):
     b, tn, _info = request(body)
     key = group_key(b, "is_active", {"is_active": "activated"})
-    return found_groups(_user_rows(tn, b), b, partial(view, tn, "users"), key, order="order")
+    return found_groups(_user_rows(tn, b), b, render(tn, v.user_record), key, order="order")
 
 
 async def user_delete(body=None, **_):
@@ -203,8 +202,8 @@ async def user_dashboard(body=None, **_):
     if (reply := unchanged(watched, b.get("last_update"), stamp)) is not None:
         return reply
     data = {
-        "current_tasks": [rec.task_view(s, tn, t) for t in tasks],
-        "current_time_entry": rec.entry_view(s, tn, running) if running else None,
+        "current_tasks": [v.task_summary(s, tn, t) for t in tasks],
+        "current_time_entry": v.current_entry(s, tn, running) if running else None,
     }
     return ok(message=f"{len(tasks)} task(s) found.", data=data, timestamp=stamp)
 
@@ -256,8 +255,8 @@ async def user_history(body=None, **_):
             key=lambda e, f=field: (e.get(f) is None, str(type(e.get(f))), e.get(f) or 0),
             reverse=order == "desc",
         )
-    data = {"time_entries": [rec.entry_view(s, tn, e, "datetime") for e in rows]}
-    data.update(entry_relations(tn, rows, b.get("with")))
+    data = {"time_entries": [v.history_entry(s, tn, e) for e in rows]}
+    data.update(entry_relations(tn, rows, b.get("with"), v.user_ref, v.task_ref, v.project_ref))
     return ok(message=f"{len(rows)} time entries found.", data=data, count=len(rows), timestamp=stamp)
 
 
@@ -265,7 +264,7 @@ async def user_history(body=None, **_):
 
 
 async def group_get(body=None, **_):
-    return read_one(body, "groups", "group_id", "Group", message="Successfully found.")
+    return read_one(body, "groups", "group_id", "Group", v.group_record, message="Successfully found.")
 
 
 async def group_create(body=None, **_):
@@ -299,7 +298,7 @@ async def group_search(body=None, **_):
             and has(g["name"], b.get("keyword"))
         )
 
-    return found(by_id(store().find(tn, "groups", keep)), b, rec.group_view, "group(s)")
+    return found(by_id(store().find(tn, "groups", keep)), b, render(tn, v.group_record), "group(s)")
 
 
 async def group_add_user(body=None, **_):
@@ -315,7 +314,7 @@ async def group_get_users(body=None, **_):
     s = store()
     group = need(tn, "groups", b["group_id"], "Group")
     users = [s.get(tn, "users", u) for u in sorted(group["user_ids"])]
-    data = [rec.user_view(s, tn, u) for u in users if u]
+    data = [v.group_member(s, tn, u) for u in users if u]
     return ok(message=f"{len(data)} user(s) found.", data=data, count=len(data))
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
 
 from server.vendors.ibuildapp import cascade
 from server.vendors.ibuildapp import records as rec
+from server.vendors.ibuildapp import views as v
 from server.vendors.ibuildapp.common import (
     add_member,
     by_id,
@@ -24,31 +24,32 @@ from server.vendors.ibuildapp.common import (
     pick,
     read_one,
     remove_member,
+    render,
     request,
     status_history,
     store,
     teams_map,
     update_one,
     updated,
-    view,
 )
 
 # ------------------------------------------------------------------------------ tasks
 
 
-def _task_related(tn: str, b: dict, teams: bool = False):
-    """The `related` of task answers: users (and their teams), projects, as `with` asks."""
+def _task_related(tn: str, b: dict, users, teams: bool = False):
+    """The `related` of task answers: users (rendered by `users`; with their teams on
+    request), projects, as `with` asks."""
     wanted = set(b.get("with") or [])
 
     def related(tasks: list[dict]) -> dict:
         out: dict = {}
         user_ids = {u for t in tasks for u in t["user_ids"]}
         if "users" in wanted:
-            out["users"] = id_map(tn, "users", user_ids)
+            out["users"] = id_map(tn, "users", user_ids, users)
             if teams:
                 out["teams"] = teams_map(tn, user_ids)
         if "projects" in wanted:
-            out["projects"] = id_map(tn, "projects", {t["project_id"] for t in tasks})
+            out["projects"] = id_map(tn, "projects", {t["project_id"] for t in tasks}, v.project_record)
         return out
 
     return related
@@ -57,7 +58,10 @@ def _task_related(tn: str, b: dict, teams: bool = False):
 async def task_get_timesheets(body=None, **_):
     b, tn, _info = request(body)
     task = need(tn, "tasks", b["task_id"], "Task")
-    data = {"tasks": [rec.task_view(store(), tn, task, "list")], **_task_related(tn, b)([task])}
+    data = {
+        "tasks": [v.task_record(store(), tn, task)],
+        **_task_related(tn, b, v.user_contact)([task]),
+    }
     return ok(message="1 task(s) found.", data=data)
 
 
@@ -133,8 +137,8 @@ async def task_search(body=None, **_):
     rows = _task_rows(tn, b)
     shown = page(rows, b)
     data = {
-        "tasks": [rec.task_view(store(), tn, t, "map") for t in shown],
-        **_task_related(tn, b, True)(shown),
+        "tasks": [v.task_item(store(), tn, t) for t in shown],
+        **_task_related(tn, b, v.user_member, True)(shown),
         "count": len(rows),
     }
     return ok(message=f"{len(rows)} task(s) found.", data=data)
@@ -143,8 +147,8 @@ async def task_search(body=None, **_):
 async def task_search_group(body=None, **_):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"project": "project_id"})
-    show = partial(rec.task_view, store(), tn, entries="map")
-    return found_groups(_task_rows(tn, b), b, show, key, _task_related(tn, b, True))
+    related = _task_related(tn, b, v.user_member, True)
+    return found_groups(_task_rows(tn, b), b, render(tn, v.task_item), key, related)
 
 
 async def task_delete_timesheets(body=None, **_):
@@ -180,8 +184,8 @@ async def task_work_history(body=None, **_):
         )
     )
     data = {
-        "time_entries": [rec.entry_view(s, tn, e, "str") for e in rows],
-        **entry_relations(tn, rows, b.get("with")),
+        "time_entries": [v.work_entry(s, tn, e) for e in rows],
+        **entry_relations(tn, rows, b.get("with"), v.user_name, v.task_ref, v.project_work),
     }
     return ok(message=f"{len(rows)} time entries found.", data=data, timestamp=rec.now())
 
@@ -219,7 +223,7 @@ def _project_changes(b: dict) -> dict:
 
 
 async def project_get(body=None, **_):
-    return read_one(body, "projects", "project_id", "Project")
+    return read_one(body, "projects", "project_id", "Project", v.project_record)
 
 
 async def project_create(body=None, **_):
@@ -263,17 +267,18 @@ def _project_rows(tn: str, b: dict) -> list[dict]:
     return by_id(store().find(tn, "projects", keep))
 
 
-def _project_related(tn: str, b: dict):
-    """The `related` of project searches: their tasks and clients, as `with` asks."""
+def _project_related(tn: str, b: dict, clients):
+    """The `related` of project searches: their tasks and clients (rendered by `clients`),
+    as `with` asks."""
     wanted = set(b.get("with") or [])
 
     def related(projects: list[dict]) -> dict:
         out = {}
         if "tasks" in wanted:
             ids = [t for p in projects for t in rec.tasks_of_project(store(), tn, p["id"])]
-            out["tasks"] = id_map(tn, "tasks", ids)
+            out["tasks"] = id_map(tn, "tasks", ids, v.project_task)
         if "clients" in wanted:
-            out["clients"] = id_map(tn, "clients", {p["client_id"] for p in projects})
+            out["clients"] = id_map(tn, "clients", {p["client_id"] for p in projects}, clients)
         return out
 
     return related
@@ -281,15 +286,15 @@ def _project_related(tn: str, b: dict):
 
 async def project_search(body=None, **_):
     b, tn, _info = request(body)
-    show = partial(view, tn, "projects")
-    return found(_project_rows(tn, b), b, show, "project(s)", "projects", _project_related(tn, b))
+    show, related = render(tn, v.project_record), _project_related(tn, b, v.client_ref)
+    return found(_project_rows(tn, b), b, show, "project(s)", "projects", related)
 
 
 async def project_search_group(body=None, **_):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"client": "client_id"})
-    show = partial(view, tn, "projects")
-    return found_groups(_project_rows(tn, b), b, show, key, _project_related(tn, b))
+    show, related = render(tn, v.project_group_item), _project_related(tn, b, v.client_name)
+    return found_groups(_project_rows(tn, b), b, show, key, related)
 
 
 async def project_delete(body=None, **_):
@@ -302,7 +307,7 @@ _SCHEDULE_FIELDS = ("name", "days_of_week", "start_time", "end_time", "is_holida
 
 
 async def schedule_get(body=None, **_):
-    return read_one(body, "schedules", "schedule_id", "Schedule")
+    return read_one(body, "schedules", "schedule_id", "Schedule", v.schedule_record)
 
 
 async def schedule_create(body=None, **_):
@@ -331,7 +336,7 @@ async def schedule_search(body=None, **_):
         rows = by_id(
             s.find(tn, "schedules", lambda r: has(r["name"], b["name"]) and has(r["name"], b.get("keyword")))
         )
-    return found(rows, b, rec.schedule_view, "schedule(s)")
+    return found(rows, b, render(tn, v.schedule_record), "schedule(s)")
 
 
 async def schedule_delete(body=None, **_):
@@ -345,7 +350,7 @@ _RATE_FIELDS = ("user_id", "schedule_id", "name", "amount", "duration_unit")
 
 
 async def rate_get(body=None, **_):
-    return read_one(body, "rates", "rate_id", "Rate")
+    return read_one(body, "rates", "rate_id", "Rate", v.rate_record)
 
 
 def _rate_refs(tn: str, b: dict) -> None:
@@ -377,7 +382,7 @@ async def rate_search(body=None, **_):
             for k in ("user_id", "schedule_id", "amount", "duration_unit")
         ) and has(r["name"], b.get("name"))
 
-    return found(by_id(store().find(tn, "rates", keep)), b, rec.rate_view, "rate(s)")
+    return found(by_id(store().find(tn, "rates", keep)), b, render(tn, v.rate_record), "rate(s)")
 
 
 async def rate_delete(body=None, **_):
