@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -49,10 +50,10 @@ def _expected_status(x):
 SEED_EXCHANGES = exchanges("000_9bcbfb234c7390af.txt") + exchanges("002_96a0c1c7389aaa85.txt")
 
 
-@pytest.mark.parametrize("x", SEED_EXCHANGES, ids=[f"{x.method} {x.path}" for x in SEED_EXCHANGES])
+@pytest.mark.parametrize("x", SEED_EXCHANGES, ids=[f"{x.line}-{x.method} {x.path}" for x in SEED_EXCHANGES])
 def test_seed_exchange_replays(client, x):
     method, path, body = _adapt(x.method, x.path, x.body)
-    r = client.request(method, BASE + path, headers=H, json=body)
+    r = client.request(method, BASE + path, headers={**H, **x.headers}, json=body)
     assert r.status_code == _expected_status(x), r.text
     if x.response is None:
         assert r.content == b""
@@ -61,6 +62,39 @@ def test_seed_exchange_replays(client, x):
     assert same_shape(x.response, r.json()) == []
     if "errors" in x.response:
         assert r.json() == x.response  # error bodies match the vendor's word for word
+
+
+def _broken(answer: dict) -> dict[str, dict]:
+    """Deliberately wrong variants of a right answer, one fault each."""
+
+    def variant(change):
+        copy = json.loads(json.dumps(answer))
+        change(copy)
+        return copy
+
+    def drop_sideload_key(a):
+        del a["included"][0]["attributes"][next(iter(a["included"][0]["attributes"]))]
+
+    return {
+        "undocumented attribute": variant(lambda a: a["data"]["attributes"].update(colour="red")),
+        "missing attribute": variant(lambda a: a["data"]["attributes"].pop("width")),
+        "int sent as float": variant(lambda a: a["data"]["attributes"].update(width=2.0)),
+        "id sent as int": variant(lambda a: a["data"].update(id=4)),
+        "undocumented relationship": variant(
+            lambda a: a["data"]["relationships"].update(extra={"data": None})
+        ),
+        "sideload missing a key": variant(drop_sideload_key),
+    }
+
+
+def test_the_replay_comparison_catches_a_broken_answer(client):
+    """The replay's check against a deliberately broken answer: every fault is reported."""
+    x = next(x for x in SEED_EXCHANGES if x.method == "GET" and x.path == "/api/v2/widgets/4")
+    method, path, body = _adapt(x.method, x.path, x.body)
+    answer = client.request(method, BASE + path, headers={**H, **x.headers}).json()
+    assert same_shape(x.response, answer) == []
+    for fault, broken in _broken(answer).items():
+        assert same_shape(x.response, broken) != [], fault
 
 
 def test_data_is_scoped_to_the_organization(client):

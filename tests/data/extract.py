@@ -285,8 +285,8 @@ RESOURCEGURU = {
     5553: "timesheets_unsubmit",
     5566: "users_list",
     5593: "users_all",
-    5618: "users_me",
-    5643: "me_get",
+    5618: "me_get",  # no description left above it: the one user operation without a sample
+    5643: "users_me",
     5669: "users_get",
     5733: "webhooks_list",
     5757: ">webhooks_create",

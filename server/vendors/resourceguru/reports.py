@@ -82,16 +82,21 @@ def _utilization(t: Tally, available: int, statuses=("approved", "pending")) -> 
     }
 
 
-def v2_totals(t: Tally, available: int | None = None) -> dict:
+def v2_totals(t: Tally, available: int | None = None, approvals: bool = True) -> dict:
+    """Scheduled, waiting-list and tentative time, and per approval state unless `approvals` is
+    off (the unassigned blocks). Utilization per state only where there is an availability to
+    divide by, which is what the vendor shows: a resource's own report and the resources report."""
     out = {kind: _split(t, kind) for kind in KINDS}
-    approvals = {}
-    for status in ("approved", "pending"):
-        approvals[status] = {
-            "scheduled": _split(t, "scheduled", (status,)),
-            "waiting_list": _split(t, "waiting_list", (status,)),
-            "utilization": _utilization(t, available or 0, (status,)),
-        }
-    out["approvals"] = approvals
+    if approvals:
+        out["approvals"] = {}
+        for status in ("approved", "pending"):
+            state = {
+                "scheduled": _split(t, "scheduled", (status,)),
+                "waiting_list": _split(t, "waiting_list", (status,)),
+            }
+            if available is not None:
+                state["utilization"] = _utilization(t, available, (status,))
+            out["approvals"][status] = state
     return out
 
 
@@ -200,7 +205,6 @@ class Report:
         return {
             "id": rid,
             "name": r["name"],
-            "project_code": None,
             "resource_type": self.type_name(r),
             "job_title": r.get("job_title"),
             "booked": t.booked(),
@@ -222,7 +226,7 @@ class Report:
             "job_title": r.get("job_title"),
             "reported_date_range": {"start": self.first.isoformat(), "end": self.last.isoformat()},
             "resource_type": {"id": r["resource_type_id"], "name": rtype.get("name", "")},
-            **v2_totals(t, available),
+            **v2_totals(t, available if full else None),
         }
         if full:
             scheduled = t.minutes(("scheduled",))
@@ -424,8 +428,9 @@ async def reports_project(account=None, id_=None, **_):
     for (pid, rid), tally in rep.by_project_resource.items():
         if pid == project["id"] and rid in rep.resources:
             row = rep.v1_entity_resource(rid, tally)
-            row["project_code"] = project.get("project_code")
-            resources.append(row)
+            resources.append(
+                {"id": rid, "name": row.pop("name"), "project_code": project.get("project_code"), **row}
+            )
     body = {
         "id": project["id"],
         "name": project["name"],
@@ -441,7 +446,7 @@ async def reports_project(account=None, id_=None, **_):
 # -- v2 reports ------------------------------------------------------------------------------
 def _v2_summary(rep: Report, t: Tally, rows: list[dict] | None = None) -> dict:
     available = rep.total_available()
-    out = v2_totals(t, available)
+    out = v2_totals(t, available if rows is not None else None)
     if rows is not None:
         lost: dict[str, int] = defaultdict(int)
         for rid in rep.resources:
@@ -474,7 +479,7 @@ async def reports_v2_resource(account=None, id_=None, **_):
     body = rep.v2_resource(rid)
     store = _store()
     body["clients"] = [
-        {"id": cid, "name": c["name"], "color": c.get("color"), **v2_totals(t, rep.availability(rid)[0])}
+        {"id": cid, "name": c["name"], "color": c.get("color"), **v2_totals(t)}
         for (cid, r), t in rep.by_client_resource.items()
         if r == rid and cid is not None and (c := store.get(account, "clients", cid))
     ]
@@ -485,10 +490,25 @@ async def reports_v2_resource(account=None, id_=None, **_):
             "color": p.get("color"),
             "project_code": p.get("project_code"),
             "client": _client_ref(account, p),
-            **v2_totals(t, rep.availability(rid)[0]),
+            **v2_totals(t),
         }
         for (pid, r), t in rep.by_project_resource.items()
         if r == rid and pid is not None and (p := store.get(account, "projects", pid))
+    ]
+    body["clients_unassigned"] = v2_totals(rep.by_client_resource.get((None, rid), Tally()), approvals=False)
+    body["projects_unassigned"] = v2_totals(
+        rep.by_project_resource.get((None, rid), Tally()), approvals=False
+    )
+    available, lost = rep.availability(rid)
+    per_day = rep.resources[rid].get("minutes_per_day") or DAY
+    body["downtime_types"] = [
+        {
+            "downtime_type": cat,
+            "scheduled": block(lost.get(cat, 0), per_day),
+            "scheduled_without_overlap": block(lost.get(cat, 0), per_day),
+        }
+        for cat in DOWNTIME
+        if cat != "total_vacation"
     ]
     return respond(200, body)
 
@@ -506,14 +526,14 @@ async def reports_v2_clients(account=None, **_):
             "id": c["id"],
             "name": c["name"],
             "color": c.get("color"),
-            **v2_totals(rep.by_client.get(c["id"], Tally()), rep.total_available()),
+            **v2_totals(rep.by_client.get(c["id"], Tally())),
         }
         for c in _store().find(account, "clients", lambda c: not c.get("deleted"))
     ]
     body = {
         **_v2_summary(rep, rep.total),
         "clients": rows,
-        "unassigned": v2_totals(rep.by_client.get(None, Tally()), rep.total_available()),
+        "unassigned": v2_totals(rep.by_client.get(None, Tally()), approvals=False),
     }
     return respond(200, body)
 
@@ -533,7 +553,7 @@ async def reports_v2_clients_unassigned(account=None, **_):
     return respond(
         200,
         {
-            **v2_totals(t, rep.total_available()),
+            **v2_totals(t, approvals=False),
             "resources": _v2_resources_of(rep, rep.by_client_resource, None),
         },
     )
@@ -548,7 +568,7 @@ async def reports_v2_client(account=None, id_=None, **_):
         "id": client["id"],
         "name": client["name"],
         "color": client.get("color"),
-        **v2_totals(t, rep.total_available()),
+        **v2_totals(t),
         "resources": _v2_resources_of(rep, rep.by_client_resource, client["id"]),
     }
     return respond(200, body)
@@ -564,14 +584,14 @@ async def reports_v2_projects(account=None, **_):
             "color": p.get("color"),
             "project_code": p.get("project_code"),
             "client": _client_ref(account, p),
-            **v2_totals(rep.by_project.get(p["id"], Tally()), rep.total_available()),
+            **v2_totals(rep.by_project.get(p["id"], Tally())),
         }
         for p in _store().find(account, "projects", lambda p: not p.get("deleted"))
     ]
     body = {
         **_v2_summary(rep, rep.total),
         "projects": rows,
-        "unassigned": v2_totals(rep.by_project.get(None, Tally()), rep.total_available()),
+        "unassigned": v2_totals(rep.by_project.get(None, Tally()), approvals=False),
     }
     return respond(200, body)
 
@@ -583,7 +603,7 @@ async def reports_v2_projects_unassigned(account=None, **_):
     return respond(
         200,
         {
-            **v2_totals(t, rep.total_available()),
+            **v2_totals(t, approvals=False),
             "resources": _v2_resources_of(rep, rep.by_project_resource, None),
         },
     )
@@ -600,7 +620,7 @@ async def reports_v2_project(account=None, id_=None, **_):
         "color": project.get("color"),
         "project_code": project.get("project_code"),
         "client": _client_ref(account, project),
-        **v2_totals(t, rep.total_available()),
+        **v2_totals(t),
         "resources": _v2_resources_of(rep, rep.by_project_resource, project["id"]),
     }
     return respond(200, body)

@@ -127,6 +127,7 @@ def durations(resource: dict, start: str, end: str, duration: int, start_time) -
             "start_time": start_time,
             "end_time": end_time,
             "waiting": False,
+            "elastic_overtime": [],  # periods booked as overtime (clash_resolution book_with_overtime)
         }
         for day in each_day(date(start), date(end))
         if capacity(resource, day, custom) > 0
