@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib
 import json
@@ -16,14 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import connexion
-import connexion.decorators.parameter
-import connexion.middleware.routing
-import connexion.middleware.security
-import connexion.operations
-import connexion.security
-import connexion.spec
-import connexion.utils
-import connexion.validators.parameter
 import yaml
 from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
@@ -32,10 +23,9 @@ from connexion.resolver import Resolver
 from starlette.datastructures import Headers, MutableHeaders
 
 import fixtures
-from server import errors
+from server import errors, fastpath
 from server.api import SPECS, Api, ApiError, Reply, bind
 from server.cors import AnyOriginCORS
-from server.dispatch import MIDDLEWARES, DirectRequest, EngineApp, IndexedRouter
 from server.limits import RateLimiter
 from server.store import Store
 
@@ -56,35 +46,6 @@ def load_api(name: str) -> Api:
 
 # libyaml's loader reads the specs ~7x faster than the pure-Python one: most of start-up time.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-_body_definition = connexion.operations.OpenAPIOperation.body_definition
-
-
-def _kept_body_definition(self, content_type: str | None = None) -> dict:
-    kept = self.__dict__.setdefault("_standin_body_definitions", {})
-    if content_type not in kept:
-        kept[content_type] = _body_definition(self, content_type)
-    return kept[content_type]
-
-
-def _tune_connexion() -> None:
-    """Measured costs of connexion that buy nothing here (bench/results, py-spy):
-    - its meta-schema pass over each spec on start, 60% of start-up: tests/test_specs.py
-      validates every spec with openapi-spec-validator, which is stricter;
-    - `inspect.signature` of the same handler and security functions on every request (~10%);
-    - a regex per route until one matches, on every request (`IndexedRouter`, ~25% on late paths);
-    - the request body's definition, worked out from the spec six times per request (~10% of a
-      POST): it depends only on the operation and the content type, so it is kept per operation;
-    - the request objects of security and parameter validation (`DirectRequest`, ~8% of a POST)."""
-    connexion.spec.Specification._validate_spec = classmethod(lambda cls, spec: None)
-    connexion.middleware.routing.Router = IndexedRouter  # see its docstring
-    connexion.middleware.security.ConnexionRequest = DirectRequest
-    connexion.validators.parameter.ConnexionRequest = DirectRequest
-    connexion.operations.OpenAPIOperation.body_definition = _kept_body_definition
-    cached = functools.cache(connexion.utils.inspect_function_arguments)
-    connexion.security.inspect_function_arguments = cached
-    connexion.decorators.parameter.inspect_function_arguments = cached
 
 
 # Parsed specs, pickled by content hash: unpickling takes 1/50 of parsing the YAML (~0.35 s of
@@ -239,11 +200,14 @@ def create_app(
     scale: int = 1,
     rate_limit: int | None = None,
     keep_answers: bool = True,
+    fast: bool | None = None,
 ) -> connexion.AsyncApp:
-    """The ASGI app: each API under its prefix (or one API at the root), plus the control API."""
+    """The ASGI app: each API under its prefix (or one API at the root), plus the control API.
+
+    `fast` None: the fast paths unless STANDIN_FASTPATH=0 (server.fastpath)."""
     from server import admin
 
-    _tune_connexion()
+    engine = fastpath.install(fast)
     names = apis or API_NAMES
     mounted = [load_api(n) for n in names]
     prefixes = {a.name: ("" if root else f"/{a.name}") for a in mounted}
@@ -252,23 +216,25 @@ def create_app(
 
     # connexion logs every undeclared query parameter at ERROR; they are ignored by design.
     logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
-    app = EngineApp(__name__, middlewares=list(MIDDLEWARES), jsonifier=Jsonifier(json, separators=(",", ":")))
+    app = engine.app_class(
+        __name__, middlewares=list(engine.middlewares), jsonifier=Jsonifier(json, separators=(",", ":"))
+    )
     options = dict(
         pythonic_params=True,
         validate_responses=False,
-        uri_parser_class=errors.SafeURIParser,
+        uri_parser_class=engine.uri_parser,
         swagger_ui_options=SwaggerUIOptions(serve_spec=False, swagger_ui=False),
     )
     for api in mounted:
         spec = load_spec(api.name)
         runtime.routes[api.name] = _route_table(spec, prefixes[api.name])
-        resolver = Resolver(function_resolver=lambda op, h=api.handlers: getattr(h, op))
+        resolver = Resolver(function_resolver=lambda op, h=api.handlers: engine.handler(getattr(h, op)))
         app.add_api(
             spec,
             base_path=prefixes[api.name],
             name=api.name,
             resolver=resolver,
-            validator_map=errors.validator_map(api.strict_query),
+            validator_map=errors.validator_map(api.strict_query, engine.validators),
             **options,
         )
     admin_spec = load_spec("admin")
@@ -277,8 +243,8 @@ def create_app(
         admin_spec,
         base_path=ADMIN_PREFIX,
         name="admin",
-        resolver=Resolver(function_resolver=lambda op: getattr(admin, op)),
-        validator_map=errors.validator_map(("",)),
+        resolver=Resolver(function_resolver=lambda op: engine.handler(getattr(admin, op))),
+        validator_map=errors.validator_map(("",), engine.validators),
         **options,
     )
     errors.install(app)
@@ -287,4 +253,6 @@ def create_app(
         AnyOriginCORS, position=MiddlewarePosition.BEFORE_EXCEPTION, expose_headers=EXPOSED, max_age=600
     )
     app.runtime = runtime
+    app.engine = engine
+    fastpath.verify_app(app, engine)
     return app

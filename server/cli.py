@@ -3,36 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import gc
+import os
+import socket
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from server.app import API_NAMES
 
-
-def _settle_collector() -> None:
-    """The seeded records live until the next reset: keep the garbage collector from walking them
-    again and again (its full passes over a restored store showed as latency spikes under load).
-    Unfrozen first, so that cyclic garbage frozen since the last reset is freed now."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
-def _freeze_survivors(phase: str, info: dict) -> None:
-    """After each automatic full collection, freeze what survived it: records and indexes,
-    long-lived by then. The next full pass walks only what came since, where it walked every
-    record written since the last reset (passes grew past 20 ms under a write load). The price:
-    a reference cycle caught in flight by such a pass stays until the next reset."""
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
+try:
+    __version__ = version("standin")
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "unknown"
 
 
 def serve(args) -> int:
     import uvicorn
 
+    from server import fastpath
     from server.app import create_app
-    from server.serving import CoalescingHttpToolsProtocol
 
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as e:
+        print(f"standin: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 2
     names = [args.api] if args.api else API_NAMES
     app = create_app(
         names,
@@ -42,30 +36,50 @@ def serve(args) -> int:
         rate_limit=args.rate_limit,
         keep_answers=not args.fresh_answers,
     )
-    base = f"http://{args.host}:{args.port}"
-    print(f"Standin on {base}  (seed {args.seed}; control API {base}/_standin/apis)")
+    _banner(app, f"http://{args.host}:{args.port}", args.seed)
+    if app.engine.freeze_collector:
+        fastpath.hold_collector(app.runtime)
+    # The standard event loop answers queued requests in the order they came; uvloop does not,
+    # which showed as a tail several times longer at the same CPU per request (docs/performance.md).
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=False,
+        loop="asyncio",
+        http=app.engine.protocol,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything claims to serve on it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _banner(app, base: str, seed: int) -> None:
+    print(f"Standin {__version__} on {base}  (seed {seed}; control API {base}/_standin/apis)")
     for api in app.runtime.apis:
         prefix = app.runtime.prefixes[api.name]
         print(f"  {api.title:<28} {base}{prefix or '/'}")
         for key, value in api.demo.items():
-            print(f"      {key}: {value}")
+            if isinstance(value, dict):
+                print(f"      {key}:")
+                for name, v in value.items():
+                    print(f"          {name}: {v}")
+            else:
+                print(f"      {key}: {value}")
     sys.stdout.flush()
-    _settle_collector()
-    app.runtime.after_reset = _settle_collector
-    gc.callbacks.append(_freeze_survivors)
-    # The standard event loop answers queued requests in the order they came; uvloop does not.
-    # Under the bench's load (wrk, 32 connections) a handler of fixed cost had p50 / p99 of
-    # 11.3 / 24.2 ms on uvloop and 11.3 / 13.3 ms on the standard loop, at the same CPU per request.
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        loop="asyncio",
-        http=CoalescingHttpToolsProtocol,
-    )
-    return 0
 
 
 def contract(args) -> int:
@@ -83,24 +97,17 @@ def contract(args) -> int:
     )
 
 
-def proxy(args) -> int:
-    from contract_tests.proxy import run_proxy
-
-    return run_proxy(args.api, args.upstream, args.host, args.port, args.report)
-
-
-def validate(args) -> int:
-    from contract_tests.har import validate_har
-
-    return validate_har(args.api, args.har, args.base_url, args.report)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="standin", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"standin {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve every API (or one, at the root) with seeded state")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--host", default=os.environ.get("STANDIN_HOST", "127.0.0.1"), help="$STANDIN_HOST or 127.0.0.1"
+    )
+    p.add_argument(
+        "--port", type=int, default=os.environ.get("STANDIN_PORT", 8000), help="$STANDIN_PORT or 8000"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--api", choices=API_NAMES, help="serve this one API at the root, with the vendor's exact paths"
@@ -114,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="answer every read afresh, never from a kept answer (to measure the handlers themselves)",
     )
-    p.add_argument("--log-level", default="warning")
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["critical", "error", "warning", "info", "debug", "trace"],
+        help="uvicorn's and Standin's log level (default warning; info logs start-up and shutdown)",
+    )
     p.set_defaults(func=serve)
     c = sub.add_parser("contract", help="check a server (default: Standin in-process) against an API's spec")
     c.add_argument("--api", required=True, choices=API_NAMES)
@@ -128,19 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--junit", help="JUnit XML path (default reports/<api>/junit.xml)")
     c.add_argument("--report", help="report directory (default reports/<api>); HTML in <dir>/html")
     c.set_defaults(func=contract)
-    x = sub.add_parser("proxy", help="forward traffic to a deployment, validating every exchange")
-    x.add_argument("--api", required=True, choices=API_NAMES)
-    x.add_argument("--upstream", required=True, help="the API's root, e.g. https://api.productive.io")
-    x.add_argument("--host", default="127.0.0.1")
-    x.add_argument("--port", type=int, default=4010)
-    x.add_argument("--report", help="report directory, written on exit (default reports/<api>/proxy)")
-    x.set_defaults(func=proxy)
-    v = sub.add_parser("validate", help="check recorded traffic (a HAR 1.2 file) against an API's spec")
-    v.add_argument("--api", required=True, choices=API_NAMES)
-    v.add_argument("har", help="the HAR file (browser devtools, a proxy's recording)")
-    v.add_argument("--base-url", help="keep only entries under this URL, read relative to it")
-    v.add_argument("--report", help="report directory (default reports/<api>/validate)")
-    v.set_defaults(func=validate)
     args = parser.parse_args(argv)
     return args.func(args)
 

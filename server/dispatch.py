@@ -1,5 +1,7 @@
 """How connexion routes, validates and calls a handler, with the work done once per operation
 instead of once per request. Each piece keeps connexion's own rules; what it drops is rebuilding.
+These are fast paths: `server.fastpath` alone puts them in place (and `STANDIN_FASTPATH=0` runs
+connexion's own classes instead), except `bound_handler`, which serves the stock mode.
 
 - `EngineOperation`: connexion 3's AsyncOperation builds its decorator chain (uri parser,
   parameter and response decorators) again on every request, and `connexion.request` builds a new
@@ -19,6 +21,7 @@ import functools
 import inspect
 import time
 
+from connexion import context as connexion_context
 from connexion import utils
 from connexion.apps.asynchronous import AsyncApi, AsyncApp, AsyncASGIApp
 from connexion.decorators.parameter import get_arguments, pythonic
@@ -35,7 +38,6 @@ from connexion.middleware.routing import RoutingMiddleware, RoutingOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.utils import inspect_function_arguments, is_json_mimetype
 from python_multipart.multipart import parse_options_header
-from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.routing import Match, Mount, Route, Router
 
@@ -171,7 +173,7 @@ class KeptRoutingMiddleware(RoutingMiddleware):
             if not isinstance(router, IndexedRouter):
                 return None
             route = None
-            for candidate in router._candidates(get_route_path(probe)):
+            for candidate in router._candidates(router.route_path(probe)):
                 match, child_scope = candidate.matches(probe)
                 if match is Match.FULL:
                     route = candidate
@@ -222,6 +224,19 @@ class DirectRequest(ConnexionRequest):
     @property
     def headers(self):
         return self._starlette_request.headers
+
+
+def bound_handler(fn):
+    """A handler as stock connexion calls it (STANDIN_FASTPATH=0), with the request bound for
+    `api.request()` first, as `EngineOperation` binds it in the fast mode."""
+
+    @functools.wraps(fn)
+    async def handler(*args, **kwargs):
+        scope = connexion_context.scope._get_current_object()
+        bind(scope, Request(scope, connexion_context.receive._get_current_object()))
+        return await fn(*args, **kwargs)
+
+    return handler
 
 
 @functools.cache
@@ -364,6 +379,15 @@ class IndexedRouter(Router):
 
     _CACHE_SIZE = 4096
 
+    @staticmethod
+    def route_path(scope) -> str:
+        """Starlette's private `get_route_path`, imported on first use: only the fast mode routes
+        here, after server.fastpath has checked Starlette's version."""
+        from starlette._utils import get_route_path
+
+        IndexedRouter.route_path = staticmethod(get_route_path)
+        return get_route_path(scope)
+
     def _index(self) -> tuple[dict, list]:
         by_length: dict[int, list] = {}
         always: list = []
@@ -400,7 +424,7 @@ class IndexedRouter(Router):
             return await super().app(scope, receive, send)
         scope.setdefault("router", self)
         partial = None
-        for route in self._candidates(get_route_path(scope)):
+        for route in self._candidates(self.route_path(scope)):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["route"] = route

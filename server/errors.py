@@ -4,6 +4,9 @@ Connexion's defaults stop at the first error and answer problem+json. Here the v
 collect every violation as `Violation`s and raise `ApiError`; the handler finds the API that
 owns the path and renders the error in that vendor's own format. Nothing reaches the client
 as a traceback: unknown exceptions become the vendor's 500 body and are logged.
+
+That is Standin behaviour and holds in both modes. The `Fast*` subclasses are fast paths, chosen
+by `server.fastpath` only: the same answers with less work per request.
 """
 
 from __future__ import annotations
@@ -95,25 +98,6 @@ class BodyValidator(JSONRequestBodyValidator):
     def _validator(self):
         return compiled(self._schema)[0]
 
-    @property
-    def _quick(self):
-        return compiled(self._schema)[1]
-
-    async def wrap_receive(self, receive, *, scope):
-        """connexion's, without its async generator in the common case (a body is announced):
-        the body is read, parsed and validated, and its messages are replayed to the handler."""
-        if not int(first_header(scope["headers"], b"content-length", b"0")):
-            return await super().wrap_receive(receive, scope=scope)  # a default or required body
-        messages, more_body = [], True
-        while more_body:
-            message = await receive()
-            messages.append(message)
-            more_body = message.get("more_body", False)
-        body = self._decode(b"".join(m.get("body", b"") for m in messages), scope)
-        if not (body is None and self._nullable):
-            self._validate(body)
-        return self._insert_messages(receive, messages=messages), scope
-
     async def _parse(self, stream, scope):
         return self._decode(b"".join([chunk async for chunk in stream]), scope)
 
@@ -131,12 +115,35 @@ class BodyValidator(JSONRequestBodyValidator):
     def _validate(self, body):
         if body is None and not self._nullable:
             raise ApiError("malformed", "The request body must not be empty")
-        if self._quick is not None and self._quick(body):
-            return body
         found = violations(self._validator.iter_errors(body), "body")
         if found:
             raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
         return body
+
+
+class FastBodyValidator(BodyValidator):
+    """A fast path (server.fastpath): jsonschema-rs's quick pass lets valid bodies through early,
+    and connexion's `wrap_receive` runs without its async generator when a body is announced."""
+
+    async def wrap_receive(self, receive, *, scope):
+        """The body is read, parsed and validated, and its messages are replayed to the handler."""
+        if not int(first_header(scope["headers"], b"content-length", b"0")):
+            return await super().wrap_receive(receive, scope=scope)  # a default or required body
+        messages, more_body = [], True
+        while more_body:
+            message = await receive()
+            messages.append(message)
+            more_body = message.get("more_body", False)
+        body = self._decode(b"".join(m.get("body", b"") for m in messages), scope)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return self._insert_messages(receive, messages=messages), scope
+
+    def _validate(self, body):
+        quick = compiled(self._schema)[1]
+        if body is not None and quick is not None and quick(body):
+            return body
+        return super()._validate(body)
 
 
 class FormValidator(FormDataValidator):
@@ -146,27 +153,41 @@ class FormValidator(FormDataValidator):
     def _validator(self):
         return compiled(self._schema)[0]
 
-    @property
-    def _quick(self):
-        return compiled(self._schema)[1]
-
     def _validate(self, body):
-        if self._quick is not None and self._quick(body):
-            return body
         found = violations(self._validator.iter_errors(body), "body")
         if found:
             raise ApiError("invalid", "The request body is invalid", violations=found, extra={"body": body})
         return body
 
 
+class FastFormValidator(FormValidator):
+    """A fast path: jsonschema-rs's quick pass first."""
+
+    def _validate(self, body):
+        quick = compiled(self._schema)[1]
+        if quick is not None and quick(body):
+            return body
+        return super()._validate(body)
+
+
 class SafeURIParser(OpenAPIURIParser):
     """Query strings connexion's parser chokes on (deepObject nested too deep) are bad input, not 500s."""
+
+    def resolve_query(self, query_data):
+        try:
+            return super().resolve_query(query_data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ApiError("bad_request", f"The query string cannot be parsed: {e}") from None
+
+
+class FastURIParser(SafeURIParser):
+    """A fast path: connexion rebuilt `param_schemas` for every parameter it resolved, and
+    resolved the same path values twice per request (validation, arguments)."""
 
     PATHS_KEPT = 1024
 
     @functools.cached_property
     def param_schemas(self) -> dict:
-        """connexion's property, kept: it built this dict again for every parameter it resolved."""
         return super().param_schemas
 
     @functools.cached_property
@@ -174,7 +195,6 @@ class SafeURIParser(OpenAPIURIParser):
         return {}
 
     def resolve_path(self, path_data):
-        """connexion's, kept per raw value: it ran twice per request (validation, arguments)."""
         key = tuple(path_data.items())
         found = self._resolved_paths.get(key)
         if found is None:
@@ -182,12 +202,6 @@ class SafeURIParser(OpenAPIURIParser):
                 self._resolved_paths.clear()
             found = self._resolved_paths[key] = super().resolve_path(path_data)
         return {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v for k, v in found.items()}
-
-    def resolve_query(self, query_data):
-        try:
-            return super().resolve_query(query_data)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise ApiError("bad_request", f"The query string cannot be parsed: {e}") from None
 
 
 class ParamValidator(ParameterValidator):
@@ -202,9 +216,10 @@ class ParamValidator(ParameterValidator):
             return []
         if param.get("schema", {}).get("nullable") and value in ("null", "None"):
             return []
-        validator, quick = compiled(param.get("schema", NO_SCHEMA))
-        if quick is not None and quick(value):
-            return []
+        return self._schema_check(location, param, value)
+
+    def _schema_check(self, location: str, param: dict, value) -> list[Violation]:
+        validator = compiled(param.get("schema", NO_SCHEMA))[0]
         return violations(validator.iter_errors(value), location, (param["name"],))
 
     def validate_request(self, request):
@@ -226,19 +241,37 @@ class ParamValidator(ParameterValidator):
             raise ApiError("invalid", "Invalid parameters", violations=found)
 
 
-BODY_VALIDATORS = MediaTypeDict(
-    {
-        **CONNEXION_VALIDATORS["body"],
-        "*/*json": BodyValidator,
-        "application/x-www-form-urlencoded": FormValidator,
-    }
-)
+class FastParamValidator(ParamValidator):
+    """A fast path: jsonschema-rs's quick pass first."""
+
+    def _schema_check(self, location: str, param: dict, value) -> list[Violation]:
+        quick = compiled(param.get("schema", NO_SCHEMA))[1]
+        if quick is not None and quick(value):
+            return []
+        return super()._schema_check(location, param, value)
 
 
-def validator_map(strict_prefixes: tuple[str, ...] = ()) -> dict:
+def _body_validators(json_validator: type, form_validator: type) -> MediaTypeDict:
+    return MediaTypeDict(
+        {
+            **CONNEXION_VALIDATORS["body"],
+            "*/*json": json_validator,
+            "application/x-www-form-urlencoded": form_validator,
+        }
+    )
+
+
+VALIDATORS = {"parameter": ParamValidator, "body": _body_validators(BodyValidator, FormValidator)}
+FAST_VALIDATORS = {
+    "parameter": FastParamValidator,
+    "body": _body_validators(FastBodyValidator, FastFormValidator),
+}
+
+
+def validator_map(strict_prefixes: tuple[str, ...] = (), validators: dict = VALIDATORS) -> dict:
     """Validators for one mounted API; unknown query names with these prefixes are errors."""
-    params = type("ParamValidator", (ParamValidator,), {"strict_prefixes": strict_prefixes})
-    return {"parameter": params, "body": BODY_VALIDATORS}
+    params = type("ParamValidator", (validators["parameter"],), {"strict_prefixes": strict_prefixes})
+    return {"parameter": params, "body": validators["body"]}
 
 
 _PROBLEM_KINDS = {
