@@ -97,6 +97,18 @@ def contract(args) -> int:
     )
 
 
+def proxy(args) -> int:
+    from contract_tests.proxy import run_proxy
+
+    return run_proxy(args.api, args.upstream, args.host, args.port, args.report)
+
+
+def validate(args) -> int:
+    from contract_tests.har import validate_har
+
+    return validate_har(args.api, args.har, args.base_url, args.report)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="standin", description=__doc__)
     parser.add_argument("--version", action="version", version=f"standin {__version__}")
@@ -140,6 +152,19 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--junit", help="JUnit XML path (default reports/<api>/junit.xml)")
     c.add_argument("--report", help="report directory (default reports/<api>); HTML in <dir>/html")
     c.set_defaults(func=contract)
+    x = sub.add_parser("proxy", help="forward traffic to a deployment, validating every exchange")
+    x.add_argument("--api", required=True, choices=API_NAMES)
+    x.add_argument("--upstream", required=True, help="the API's root, e.g. https://api.productive.io")
+    x.add_argument("--host", default="127.0.0.1")
+    x.add_argument("--port", type=int, default=4010)
+    x.add_argument("--report", help="report directory, written on exit (default reports/<api>/proxy)")
+    x.set_defaults(func=proxy)
+    v = sub.add_parser("validate", help="check recorded traffic (a HAR 1.2 file) against an API's spec")
+    v.add_argument("--api", required=True, choices=API_NAMES)
+    v.add_argument("har", help="the HAR file (browser devtools, a proxy's recording)")
+    v.add_argument("--base-url", help="keep only entries under this URL, read relative to it")
+    v.add_argument("--report", help="report directory (default reports/<api>/validate)")
+    v.set_defaults(func=validate)
     args = parser.parse_args(argv)
     return args.func(args)
 
