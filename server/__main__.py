@@ -1,3 +1,3 @@
 from server.cli import main
 
-main()
+raise SystemExit(main())

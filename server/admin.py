@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
-from server.api import ApiError, Reply, respond, runtime
+from server import docs, persistence
+from server.api import SPECS, ApiError, Reply, respond, runtime
+from server.clock import clock_get, clock_put  # noqa: F401 (operations of admin.yaml)
+from server.docs import docs_asset, docs_list, docs_page  # noqa: F401 (operations of admin.yaml)
+from server.persistence import state_get, state_put  # noqa: F401 (operations of admin.yaml)
 
 
 def render(error: ApiError) -> Reply:
@@ -42,13 +46,18 @@ async def apis_list():
 
 async def specs_get(api: str):
     rt = runtime()
+    if api == "admin":
+        return respond(200, docs.served_spec(SPECS / "admin.yaml", "/_standin"), "application/yaml")
     match = next((a for a in rt.apis if a.name == api), None)
     if match is None:
         raise ApiError("not_found", f"No API named {api!r} is mounted")
-    return respond(200, match.spec_path.read_text(encoding="utf-8"), "application/yaml")
+    return respond(200, docs.served_spec(match.spec_path, rt.prefixes[api]), "application/yaml")
 
 
-async def reset(seed: int | None = None):
+async def reset(seed: int | None = None, keep_sessions: bool = False):
     rt = runtime()
+    sessions = persistence.sessions(rt) if keep_sessions else None
     rt.reset(seed)
+    if sessions is not None:
+        persistence.restore_sessions(rt, sessions)
     return respond(200, {"status": "reset", "seed": rt.seed, "records": rt.store.count()})

@@ -140,6 +140,9 @@ class Api:
     strict_query: tuple[str, ...] = ()  # unknown query parameters starting so are errors ("" = all)
     rate: RatePolicy | None = None
     title: str = ""
+    # (tenant, table) pairs holding sessions and tokens obtained by logging in: kept by
+    # `POST /_standin/reset?keep_sessions=true` (server/persistence.py)
+    sessions: tuple[tuple[str, str], ...] = ()
 
     @property
     def spec_path(self) -> Path:

@@ -25,6 +25,7 @@ from starlette.datastructures import Headers, MutableHeaders
 import fixtures
 from server import errors, fastpath
 from server.api import SPECS, Api, ApiError, Reply, bind
+from server.clock import Clock
 from server.cors import AnyOriginCORS
 from server.limits import RateLimiter
 from server.store import Store
@@ -100,7 +101,8 @@ class Runtime:
     rate_limit: int | None = None  # overrides every API's limit; 0 switches limiting off
     keep_answers: bool = True  # False: every read is answered afresh (server.dispatch.EngineOperation)
     store: Store = field(default_factory=Store)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
+    clock: Clock = field(default_factory=Clock)  # Standin's time (server/clock.py)
+    limiter: RateLimiter | None = None  # metered by the clock above
     started: float = field(default_factory=time.time)
     routes: dict[str, list] = field(default_factory=dict)
     after_reset: Callable[[], None] | None = None  # `standin serve` settles the collector here
@@ -108,10 +110,13 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self._longest_prefix_first = sorted(self.apis, key=lambda a: -len(self.prefixes[a.name]))
+        if self.limiter is None:
+            self.limiter = RateLimiter(self.clock.time)
 
     def reset(self, seed: int | None = None) -> None:
         """Back to the seeded state: cheap restore, or a new seeding when the seed changes."""
         self.limiter.reset()
+        self.clock.reset()
         if seed is None or (seed == self.seed and self._snapshot is not None):
             self.store.restore(self._snapshot)
         else:
@@ -205,7 +210,7 @@ def create_app(
     """The ASGI app: each API under its prefix (or one API at the root), plus the control API.
 
     `fast` None: the fast paths unless STANDIN_FASTPATH=0 (server.fastpath)."""
-    from server import admin
+    from server import admin, docs
 
     engine = fastpath.install(fast)
     names = apis or API_NAMES
@@ -247,6 +252,8 @@ def create_app(
         validator_map=errors.validator_map(("",), engine.validators),
         **options,
     )
+    if not root:  # `/` is no API's: it points at the docs (server/docs.py); at the root it is the vendor's
+        app.add_url_rule("/", "standin_index", docs.index, methods=["GET"])
     errors.install(app)
     app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(

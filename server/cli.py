@@ -19,7 +19,7 @@ except PackageNotFoundError:  # run from a checkout that was never installed
 def serve(args) -> int:
     import uvicorn
 
-    from server import fastpath
+    from server import fastpath, persistence
     from server.app import create_app
 
     try:
@@ -36,6 +36,11 @@ def serve(args) -> int:
         rate_limit=args.rate_limit,
         keep_answers=not args.fresh_answers,
     )
+    try:  # a state file that can't be used is refused whole, before anything is served
+        state = persistence.StateFile.open(app.runtime, args.state) if args.state else None
+    except persistence.StateError as e:
+        print(f"standin: {e}", file=sys.stderr)
+        return 2
     _banner(app, f"http://{args.host}:{args.port}", args.seed)
     if app.engine.freeze_collector:
         fastpath.hold_collector(app.runtime)
@@ -48,7 +53,11 @@ def serve(args) -> int:
         loop="asyncio",
         http=app.engine.protocol,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if state is not None:
+            state.close()  # the last save, after the last request
     return 0
 
 
@@ -71,7 +80,7 @@ def _banner(app, base: str, seed: int) -> None:
     print(f"Standin {__version__} on {base}  (seed {seed}; control API {base}/_standin/apis)")
     for api in app.runtime.apis:
         prefix = app.runtime.prefixes[api.name]
-        print(f"  {api.title:<28} {base}{prefix or '/'}")
+        print(f"  {api.title:<28} {base}{prefix or '/'}   docs: {base}/_standin/docs/{api.name}")
         for key, value in api.demo.items():
             if isinstance(value, dict):
                 print(f"      {key}:")
@@ -132,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         "--fresh-answers",
         action="store_true",
         help="answer every read afresh, never from a kept answer (to measure the handlers themselves)",
+    )
+    p.add_argument(
+        "--state",
+        metavar="FILE",
+        help="load FILE at start if it exists; save the state to it within seconds of a write and at exit",
     )
     p.add_argument(
         "--log-level",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
 
 from connexion import context as connexion_context
 from connexion import utils
@@ -249,7 +248,7 @@ class EngineOperation:
     """One spec operation bound to its handler; called by connexion's routed middleware.
 
     A read's answer is kept and sent again for the same request (URL, headers, body) while the
-    store has not changed and within the same second: the handler and the JSON encoding were most
+    store has not changed and within the same second of Standin's clock: the handler and the JSON encoding were most
     of a read's cost. Reads are GETs and the operations a spec marks `x-standin-reads` (iBuildApp's
     searches are POSTs). Security and validation still run on every request. Any other request
     ends a store epoch, so nothing kept outlives a change even if a handler forgot the lock.
@@ -293,7 +292,7 @@ class EngineOperation:
             tuple(tuple(h) for h in scope["headers"]),
             scope[RAW_BODY] if self.has_body else None,
         )
-        stamp = (store.generation, store.epoch, int(time.time()))
+        stamp = (store.generation, store.epoch, int(runtime.clock.time()))
         kept = self.kept.get(key)
         if kept is not None and kept[0] == stamp and not store.lock.depth:
             status, headers, body = kept[1]
@@ -336,7 +335,7 @@ class EngineOperation:
         response = await self.fn(**{_pythonic(k): v for k, v in kwargs.items()})
         if keep is not None and 200 <= response.status_code < 300 and not store.lock.depth:
             key, stamp = keep
-            if stamp == (store.generation, store.epoch, int(time.time())):
+            if stamp == (store.generation, store.epoch, int(scope["standin"].clock.time())):
                 if len(self.kept) >= self.KEPT_PER_OPERATION:
                     self.kept.clear()
                 self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))

@@ -20,7 +20,8 @@ class Budget:
 
 
 class RateLimiter:
-    """Counts requests per (api, client key) in windows of `window` seconds."""
+    """Counts requests per (api, client key) in windows of `window` seconds of `clock` (the
+    engine's `Clock.time`: advancing Standin's time opens the next window)."""
 
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
@@ -31,7 +32,7 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             start, count = self._windows.get(key, (now, 0))
-            if now - start >= window:
+            if not 0 <= now - start < window:  # a new window, or the clock was set back
                 start, count = now, 0
             count += 1
             self._windows[key] = [start, count]

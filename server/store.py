@@ -162,5 +162,15 @@ class Store:
         with self.lock:
             self._tables, self._ids = {}, {}
 
+    def contents(self) -> tuple[dict[str, dict[str, dict[int, dict]]], dict[str, int]]:
+        """The live tables (tenant -> table -> id -> record) and id counters, for exporting
+        (server/persistence.py); read them inside `lock`, never change them."""
+        return self._tables, self._ids
+
+    def replace(self, tables: dict[str, dict[str, dict[int, dict]]], ids: dict[str, int]) -> None:
+        """Take these tables and counters as the whole state (a loaded, validated document)."""
+        with self.lock:
+            self._tables, self._ids = tables, ids
+
     def count(self) -> int:
         return sum(len(t) for tables in self._tables.values() for t in tables.values())

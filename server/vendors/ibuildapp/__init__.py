@@ -2,6 +2,7 @@
 
 from server.api import Api
 from server.vendors.ibuildapp import handlers
+from server.vendors.ibuildapp.auth import AUTH_TENANT
 from server.vendors.ibuildapp.errors import render
 
 DEMO_APP = "demo"
@@ -23,4 +24,5 @@ API = Api(
         "headers": {"Authorization": f"Bearer {DEMO_TOKEN}"},
         "path_parameters": {"APP_CODE": DEMO_APP, "app_path": DEMO_APP},  # contract runs test the demo app
     },
+    sessions=((AUTH_TENANT, "tokens"),),
 )

@@ -10,7 +10,8 @@ view takes a time format. Unset (None) fields are omitted, as PHP does.
 from __future__ import annotations
 
 import datetime as dt
-import time
+
+from server import clock
 
 # Seconds of one unit of a duration, for estimates and rates: a day is a working day of 8
 # hours, a week 5 working days, a month 4 weeks, a year 12 months.
@@ -25,7 +26,7 @@ UNIT_SECONDS = {
 
 
 def now() -> int:
-    return int(time.time())
+    return int(clock.now())
 
 
 def fmt_time(value, form: str = "int"):

@@ -2,7 +2,7 @@
 
 from server.api import Api, RatePolicy
 from server.vendors.resourceguru import handlers
-from server.vendors.resourceguru.auth import rate_key
+from server.vendors.resourceguru.auth import OAUTH, rate_key
 from server.vendors.resourceguru.errors import render
 
 DEMO_TOKEN = "1.standin-resourceguru-demo-token"
@@ -26,4 +26,5 @@ API = Api(
     render=render,
     demo=DEMO,
     rate=RatePolicy(limit=200, window=60, key=rate_key),
+    sessions=((OAUTH, "tokens"), (OAUTH, "codes")),
 )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-import time
+
+from server import clock
 
 OAUTH = "_oauth"
 TOKEN_LIFETIME = 604800  # seven days
@@ -50,7 +51,7 @@ def issue(store, client: dict, email: str) -> dict:
         "refresh_token": secrets.token_urlsafe(32),
         "client_id": client["client_id"],
         "email": email,
-        "created_at": int(time.time()),
+        "created_at": int(clock.now()),
         "expires_in": TOKEN_LIFETIME,
         "revoked": False,
     }
@@ -71,7 +72,7 @@ def token_body(token: dict) -> dict:
 def live(token: dict | None) -> bool:
     if token is None or token["revoked"]:
         return False
-    return token["expires_in"] is None or time.time() < token["created_at"] + token["expires_in"]
+    return token["expires_in"] is None or clock.now() < token["created_at"] + token["expires_in"]
 
 
 def bearer_info(token: str, request=None) -> dict | None:

@@ -7,12 +7,12 @@ webhook publishing. Operation modules import from here, never from one another's
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from connexion.context import context
 
 from server.api import ApiError, Violation, json_body, request, runtime
+from server.clock import clock
 from server.vendors.resourceguru import webhooks
 from server.vendors.resourceguru.auth import OAUTH
 
@@ -25,7 +25,7 @@ def _now() -> str:
 
 
 def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    return clock().today().isoformat()
 
 
 def _store():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
+from server import clock
 from server.api import ApiError, Reply, Violation
 
 NAMES = {
@@ -28,8 +27,7 @@ STATUS = {
 
 
 def stamp() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return clock.iso(clock.now())
 
 
 def describe(v: Violation) -> str:

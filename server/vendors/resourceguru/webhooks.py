@@ -9,7 +9,7 @@ A failing payload is retried MAX_ATTEMPTS times with doubling delays, visible in
 
 from __future__ import annotations
 
-import datetime as dt
+import contextvars
 import hashlib
 import hmac
 import http.client
@@ -18,6 +18,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
+from server import clock
 from server.api import dumps
 
 MAX_ATTEMPTS = 5
@@ -43,8 +44,7 @@ EVENT_OF = {
 
 
 def now_stamp() -> str:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return clock.iso(clock.now())
 
 
 def deliverable(url: str) -> bool:
@@ -100,7 +100,7 @@ def publish(store, tenant: str, kind: str, action: str, record: dict, user: dict
                 "webhook_id": hook["id"],
                 "model": {
                     "id": 0,
-                    "timestamp": int(time.time()),
+                    "timestamp": int(clock.now()),
                     "payload": {**record, "action": action, "type": kind},
                 },
                 "user": user,
@@ -122,7 +122,9 @@ def publish(store, tenant: str, kind: str, action: str, record: dict, user: dict
 
 
 def schedule(store, tenant: str, payload_id: int) -> None:
-    threading.Thread(target=_deliver, args=(store, tenant, payload_id), daemon=True).start()
+    # in the request's context: the thread's stamps follow the engine's clock (server.clock)
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(_deliver, store, tenant, payload_id), daemon=True).start()
 
 
 def _deliver(store, tenant: str, payload_id: int) -> None:
@@ -160,8 +162,7 @@ def _deliver(store, tenant: str, payload_id: int) -> None:
 
 
 def _later(seconds: float) -> str:
-    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return clock.iso(clock.now() + seconds)
 
 
 def resend(store, tenant: str, payload: dict) -> None:
@@ -175,7 +176,7 @@ def test_delivery(url: str, webhook: dict | None, user: dict | None) -> int | No
     """A synchronous test payload (run in a worker thread by the handler)."""
     model = {
         "id": 0,
-        "timestamp": int(time.time()),
+        "timestamp": int(clock.now()),
         "payload": {"id": 0, "name": "Test", "action": "create", "type": "client"},
     }
     body = dumps(model).encode()
