@@ -28,6 +28,8 @@ class WriteLock:
     def __exit__(self, *exc) -> None:
         self.depth -= 1
         self._store.generation += 1
+        if not self.depth and self._store._touched:
+            self._store._forget_touched()
         self._lock.release()
 
 
@@ -39,13 +41,28 @@ class Store:
         self._tables: dict[str, dict[str, dict[int, dict]]] = {}
         self._ids: dict[str, int] = {}
         self._derived: dict[tuple, tuple[int, object]] = {}
+        # Lookups kept up to date by insert/update/delete (not rebuilt after unrelated writes):
+        # (tenant, table, field) -> value -> records in id order; fields looked up per table.
+        self._lookups: dict[tuple[str, str, str], dict[object, list[dict]]] = {}
+        self._looked_up: dict[tuple[str, str], set[str]] = {}
+        # Tables read while the lock is held: a record read there may be changed in place, so
+        # their lookups are dropped when the lock is left (the store's own writes keep theirs).
+        self._touched: set[tuple[str, str]] = set()
 
     # -- reads -------------------------------------------------------------------------------
     def table(self, tenant: str, name: str) -> dict[int, dict]:
         """The live table (id -> record) of one tenant; created empty on first use."""
+        if self.lock.depth:
+            self._touched.add((str(tenant), name))
         return self._tables.setdefault(str(tenant), {}).setdefault(name, {})
 
+    def _live(self, tenant: str, name: str) -> dict[int, dict]:
+        """`table` for the store's own writes, which keep the lookups up to date themselves."""
+        return self._tables.setdefault(tenant, {}).setdefault(name, {})
+
     def get(self, tenant: str, name: str, record_id) -> dict | None:
+        if self.lock.depth:
+            self._touched.add((str(tenant), name))
         try:
             return self._tables.get(str(tenant), {}).get(name, {}).get(int(record_id))
         except (TypeError, ValueError):
@@ -80,19 +97,61 @@ class Store:
 
         return self.derived(("index", str(tenant), name, field), build)
 
-    SCANNED_BELOW = 32  # records: a table this small is scanned faster than its index is rebuilt
-
     def first_with(self, tenant: str, name: str, field: str, value) -> dict | None:
-        """The first record, by id, whose field equals the value (a token, an e-mail), via `index`
-        (which every write outdates: a small table is scanned instead)."""
-        table = self.table(tenant, name)
-        if len(table) < self.SCANNED_BELOW:
-            for record in table.values():  # a loop: see errors.first_header
-                if record.get(field) == value:
+        """The first record, by id, whose field equals the value (a token, an e-mail), in O(1).
+
+        The lookup is built on first use and kept up to date by `insert`, `update` and `delete`,
+        so a write elsewhere (another table, another tenant) costs it nothing. A looked-up field
+        changes only through `update`: a hit is checked anyway, and a stale one rebuilds it."""
+        key = (str(tenant), name, field)
+        try:
+            for _ in range(2):
+                groups = self._lookups.get(key)
+                if groups is None:
+                    groups = self._build_lookup(key)
+                found = groups.get(value)
+                if not found:
+                    return None
+                record = found[0]
+                if self.lock.depth:
+                    self._touched.add(key[:2])
+                if record.get(field) == value and self._live(*key[:2]).get(record["id"]) is record:
                     return record
+                self._lookups.pop(key, None)  # changed behind the store's back: build it again
+        except TypeError:  # an unhashable value: nothing stored under it can be looked up
             return None
-        found = self.index(tenant, name, field).get(value)
-        return found[0] if found else None
+        return None
+
+    def _build_lookup(self, key: tuple[str, str, str]) -> dict[object, list[dict]]:
+        tenant, name, field = key
+        with self.lock._lock:  # the raw lock: building is not a write
+            groups: dict[object, list[dict]] = {}
+            for record in self._tables.get(tenant, {}).get(name, {}).values():
+                _add(groups, record.get(field), record)
+            self._lookups[key] = groups
+            self._looked_up.setdefault((tenant, name), set()).add(field)
+            return groups
+
+    def _unlook(self, tenant: str, name: str, record: dict, fields=None) -> None:
+        for field in self._looked_up.get((tenant, name), ()):
+            groups = self._lookups.get((tenant, name, field))
+            if groups is not None and (fields is None or field in fields):
+                _remove(groups, record.get(field), record)
+
+    def _look(self, tenant: str, name: str, record: dict, fields=None) -> None:
+        for field in self._looked_up.get((tenant, name), ()):
+            groups = self._lookups.get((tenant, name, field))
+            if groups is not None and (fields is None or field in fields):
+                _add(groups, record.get(field), record)
+
+    def _forget_lookups(self) -> None:
+        self._lookups, self._looked_up, self._touched = {}, {}, set()
+
+    def _forget_touched(self) -> None:
+        for tenant, name in self._touched:
+            for field in self._looked_up.pop((tenant, name), ()):
+                self._lookups.pop((tenant, name, field), None)
+        self._touched = set()
 
     def ordered(self, tenant: str, name: str, fields: tuple[str, ...]) -> list[dict]:
         """The table's records sorted by these fields: a listing in that order pages through it
@@ -129,9 +188,14 @@ class Store:
                 record["id"] = self.next_id(name)
             else:
                 self._ids[name] = max(self._ids.get(name, 0), int(record["id"]))
-            table = self.table(tenant, name)
+            tenant = str(tenant)
+            table = self._live(tenant, name)
             out_of_order = bool(table) and int(record["id"]) < next(reversed(table))
+            replaced = table.get(int(record["id"]))
+            if replaced is not None:
+                self._unlook(tenant, name, replaced)
             table[int(record["id"])] = record
+            self._look(tenant, name, record)
             if out_of_order:
                 ordered = dict(sorted(table.items()))
                 table.clear()
@@ -140,13 +204,20 @@ class Store:
 
     def update(self, tenant: str, name: str, record_id: int, changes: dict) -> dict:
         with self.lock:
-            record = self.table(tenant, name)[int(record_id)]
+            tenant = str(tenant)
+            record = self._live(tenant, name)[int(record_id)]
+            self._unlook(tenant, name, record, changes)
             record.update(changes)
+            self._look(tenant, name, record, changes)
             return record
 
     def delete(self, tenant: str, name: str, record_id: int) -> dict | None:
         with self.lock:
-            return self.table(tenant, name).pop(int(record_id), None)
+            tenant = str(tenant)
+            record = self._live(tenant, name).pop(int(record_id), None)
+            if record is not None:
+                self._unlook(tenant, name, record)
+            return record
 
     # -- lifecycle ---------------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -157,10 +228,12 @@ class Store:
     def restore(self, snap: bytes) -> None:
         with self.lock:
             self._tables, self._ids = pickle.loads(snap)  # noqa: S301 (made by snapshot above)
+            self._forget_lookups()
 
     def clear(self) -> None:
         with self.lock:
             self._tables, self._ids = {}, {}
+            self._forget_lookups()
 
     def contents(self) -> tuple[dict[str, dict[str, dict[int, dict]]], dict[str, int]]:
         """The live tables (tenant -> table -> id -> record) and id counters, for exporting
@@ -171,6 +244,33 @@ class Store:
         """Take these tables and counters as the whole state (a loaded, validated document)."""
         with self.lock:
             self._tables, self._ids = tables, ids
+            self._forget_lookups()
 
     def count(self) -> int:
         return sum(len(t) for tables in self._tables.values() for t in tables.values())
+
+
+def _add(groups: dict[object, list[dict]], value, record: dict) -> None:
+    """Into a lookup's group, keeping id order (a record that brings a lower id goes in place)."""
+    try:
+        group = groups.setdefault(value, [])
+    except TypeError:  # an unhashable value (a list): never looked up by first_with
+        return
+    group.append(record)
+    if len(group) > 1 and group[-2]["id"] > record["id"]:
+        group.sort(key=lambda r: r["id"])
+
+
+def _remove(groups: dict[object, list[dict]], value, record: dict) -> None:
+    try:
+        group = groups.get(value)
+    except TypeError:
+        return
+    if group is None:
+        return
+    for i, member in enumerate(group):
+        if member is record:
+            del group[i]
+            break
+    if not group:
+        del groups[value]

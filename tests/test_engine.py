@@ -235,23 +235,52 @@ def test_store_index_follows_every_write():
     assert [r["id"] for r in store.index("t", "entries", "user_id")[7]] == [1]
 
 
-def test_first_with_answers_alike_scanned_or_indexed():
-    """Store.first_with scans small tables and uses the index past SCANNED_BELOW records."""
+def test_first_with_answers_as_a_scan_through_writes_and_in_place_changes():
+    """Store.first_with's lookups are kept up to date by the store's writes, and dropped for a
+    table read under the lock (a handler may change a record in place there)."""
     store = Store()
 
     def brute(tenant, value):
         return next((r for r in store.table(tenant, "tokens").values() if r.get("token") == value), None)
 
-    for size in (5, Store.SCANNED_BELOW + 5):
+    def agree(tenant):
+        for value in ("k0", "k1", "k2", "moved", None, "nope", "late"):
+            assert store.first_with(tenant, "tokens", "token", value) is brute(tenant, value), value
+
+    for size in (5, 40):
         tenant = f"t{size}"
         for i in range(1, size + 1):
             store.insert(tenant, "tokens", {"token": f"k{i % 3}", "user": i} if i % 4 else {"user": i})
+        agree(tenant)  # the lookup exists from here on
         with store.lock:  # an in-place change, as handlers make them
             next(iter(store.table(tenant, "tokens").values()))["token"] = "moved"
-        for value in ("k0", "k1", "k2", "moved", None, "nope"):
-            assert store.first_with(tenant, "tokens", "token", value) is brute(tenant, value), (size, value)
+        agree(tenant)
         assert store.first_with(tenant, "tokens", "token", "moved")["user"] == 1
         assert store.first_with(tenant, "tokens", "token", None)["user"] == 4  # has no token
+        ids = list(store.table(tenant, "tokens"))
+        store.update(tenant, "tokens", ids[1], {"token": "late"})
+        store.delete(tenant, "tokens", ids[2])
+        store.insert(tenant, "tokens", {"id": 0, "token": "k1", "user": 0})  # a lower id: comes first
+        store.insert("elsewhere", "clients", {"name": "unrelated"})
+        agree(tenant)
+        assert store.first_with(tenant, "tokens", "token", "k1")["user"] == 0
+        assert store.first_with(tenant, "tokens", "token", ["unhashable"]) is None
+
+
+def test_first_with_is_not_rebuilt_by_unrelated_writes():
+    """A write to another table leaves a table's lookup in place (issue 18: every write anywhere
+    rebuilt the token index, so writes slowed down as sessions piled up)."""
+    store = Store()
+    for i in range(100):
+        store.insert("_auth", "tokens", {"token": f"t{i}"})
+    assert store.first_with("_auth", "tokens", "token", "t5")["id"] == 6
+    kept = store._lookups[("_auth", "tokens", "token")]
+    store.insert("app", "clients", {"name": "x"})
+    with store.lock:
+        store.get("app", "clients", 1)["name"] = "y"
+    store.insert("_auth", "tokens", {"token": "new"})
+    assert store.first_with("_auth", "tokens", "token", "new")["id"] == 101
+    assert store._lookups[("_auth", "tokens", "token")] is kept
 
 
 def test_kept_read_answers_follow_writes_and_callers(client, app):
