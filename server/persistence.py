@@ -27,7 +27,6 @@ from pathlib import Path
 
 import orjson
 
-import fixtures
 from server import clock
 from server.api import ApiError, json_body, respond, runtime
 from server.store import Store
@@ -57,8 +56,10 @@ def _kind(value) -> str:
 def _profile(api: str, seed: int) -> tuple[frozenset, dict]:
     """The tenants one API's fixtures make, and per table the fields every seeded record has with
     the JSON kinds seen in each (nulls aside): seeded into a scratch store, once per seed."""
+    from server import app as composition  # the one module that knows the fixtures
+
     scratch = Store()
-    fixtures.seed_all(scratch, seed, [api])
+    composition.fixtures.seed_all(scratch, seed, [api])
     tables, _ = scratch.contents()
     shapes: dict[str, tuple[frozenset, dict]] = {}
     for tenant_tables in tables.values():
