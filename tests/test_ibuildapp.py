@@ -324,7 +324,8 @@ def test_marked_reads_change_nothing_and_their_kept_answers_follow_writes(client
         for body in (content.get("example", {}), {}, {"limit": 1}):  # the last two may be refused
             r = client.post(path, json=body, headers=H)
             assert client.post(path, json=body, headers=H).content == r.content  # kept or not, alike
-        assert client.post(path, json=content.get("example", {}), headers=H).status_code == 200, path
+        if "example" in content:  # a documented request is answered (a get without one may refuse {})
+            assert client.post(path, json=content["example"], headers=H).status_code == 200, path
     assert store.generation == generation and store.snapshot() == before  # a snapshot takes the lock
     # a kept answer is per body, and never outlives a write
     one, two = (_post(client, "user/search", {"limit": n})["data"] for n in (1, 2))
