@@ -8,7 +8,9 @@ from server import docs, persistence
 from server.api import SPECS, ApiError, Reply, respond, runtime
 from server.clock import clock_get, clock_put  # noqa: F401 (operations of admin.yaml)
 from server.docs import docs_asset, docs_list, docs_page  # noqa: F401 (operations of admin.yaml)
+from server.journal import requests_clear, requests_count, requests_list  # noqa: F401 (operations of admin.yaml)
 from server.persistence import state_get, state_put  # noqa: F401 (operations of admin.yaml)
+from server.rules import rules_clear, rules_create, rules_delete, rules_list  # noqa: F401 (operations of admin.yaml)
 
 
 def render(error: ApiError) -> Reply:

@@ -27,7 +27,10 @@ from server import errors, fastpath
 from server.api import SPECS, Api, ApiError, Reply, bind
 from server.clock import Clock
 from server.cors import AnyOriginCORS
+from server.journal import Journal, JournalMiddleware
 from server.limits import RateLimiter
+from server.rules import Delay
+from server.steering import Steering, SteeringMiddleware
 from server.store import Store
 
 # Every vendor API, in the order they are listed; `--api NAME` picks one. A vendor package not
@@ -38,7 +41,7 @@ API_NAMES = [
     if (SPECS.parent / "server/vendors" / n).is_dir() and (SPECS / f"{n}.yaml").exists()
 ]
 ADMIN_PREFIX = "/_standin"
-EXPOSED = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "Location", "Link"]
+EXPOSED = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "Location", "Link", "Preference-Applied"]
 
 
 def load_api(name: str) -> Api:
@@ -106,12 +109,16 @@ class Runtime:
     started: float = field(default_factory=time.time)
     routes: dict[str, list] = field(default_factory=dict)
     after_reset: Callable[[], None] | None = None  # `standin serve` settles the collector here
+    journal: Journal = field(default_factory=Journal)  # the last exchanges (server/journal.py)
+    steering: Steering | None = None  # Prefer, rules, latency (server/steering.py)
     _snapshot: bytes | None = None
 
     def __post_init__(self) -> None:
         self._longest_prefix_first = sorted(self.apis, key=lambda a: -len(self.prefixes[a.name]))
         if self.limiter is None:
             self.limiter = RateLimiter(self.clock.time)
+        if self.steering is None:
+            self.steering = Steering(self)
 
     def reset(self, seed: int | None = None) -> None:
         """Back to the seeded state: cheap restore, or a new seeding when the seed changes."""
@@ -163,7 +170,7 @@ class EngineMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        scope["standin"] = rt = self.runtime
+        rt = scope.setdefault("standin", self.runtime)  # steering may run a request on a copy
         bind(scope)
         api = rt.owner(scope["path"])
         if api is None or api.rate is None or rt.rate_limit == 0:
@@ -206,6 +213,8 @@ def create_app(
     rate_limit: int | None = None,
     keep_answers: bool = True,
     fast: bool | None = None,
+    journal: int = 1000,
+    latency: str | None = None,
 ) -> connexion.AsyncApp:
     """The ASGI app: each API under its prefix (or one API at the root), plus the control API.
 
@@ -217,6 +226,8 @@ def create_app(
     mounted = [load_api(n) for n in names]
     prefixes = {a.name: ("" if root else f"/{a.name}") for a in mounted}
     runtime = Runtime(mounted, prefixes, scale=scale, rate_limit=rate_limit, keep_answers=keep_answers)
+    runtime.journal = Journal(journal)
+    runtime.steering.latency = Delay.parse(latency) if latency else None
     runtime.reset(seed)
 
     # connexion logs every undeclared query parameter at ERROR; they are ignored by design.
@@ -255,10 +266,14 @@ def create_app(
     if not root:  # `/` is no API's: it points at the docs (server/docs.py); at the root it is the vendor's
         app.add_url_rule("/", "standin_index", docs.index, methods=["GET"])
     errors.install(app)
-    app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
+    # Outermost first: journal, CORS (so every answer carries it, 429s and steered ones included,
+    # and preflights are answered before the rate limiter), steering, then the engine.
+    app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(
         AnyOriginCORS, position=MiddlewarePosition.BEFORE_EXCEPTION, expose_headers=EXPOSED, max_age=600
     )
+    app.add_middleware(SteeringMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
+    app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.runtime = runtime
     app.engine = engine
     fastpath.verify_app(app, engine)

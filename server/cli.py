@@ -16,6 +16,22 @@ except PackageNotFoundError:  # run from a checkout that was never installed
     __version__ = "unknown"
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(text)
+
+
+def _latency(text: str) -> str:
+    from server.rules import Delay
+
+    try:
+        Delay.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def serve(args) -> int:
     import uvicorn
 
@@ -35,6 +51,8 @@ def serve(args) -> int:
         scale=args.scale,
         rate_limit=args.rate_limit,
         keep_answers=not args.fresh_answers,
+        journal=args.journal,
+        latency=args.latency,
     )
     try:  # a state file that can't be used is refused whole, before anything is served
         state = persistence.StateFile.open(app.runtime, args.state) if args.state else None
@@ -135,7 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--scale", type=int, default=1, help="multiply the fixture volume")
     p.add_argument(
-        "--rate-limit", type=int, default=None, help="requests per minute per client; 0 turns limits off"
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="requests per minute per client of each API with a documented limit (Resource Guru); 0: off",
+    )
+    p.add_argument(
+        "--journal", type=_count, default=1000, help="exchanges kept by GET /_standin/requests (0: none)"
+    )
+    p.add_argument(
+        "--latency", type=_latency, help="delay every vendor answer: MS or MIN-MAX milliseconds (uniform)"
     )
     p.add_argument(
         "--fresh-answers",

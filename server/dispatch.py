@@ -247,13 +247,14 @@ def _pythonic(name: str) -> str:
 class EngineOperation:
     """One spec operation bound to its handler; called by connexion's routed middleware.
 
-    A read's answer is kept and sent again for the same request (URL, headers, body) while the
-    store has not changed and within the same second of Standin's clock: the handler and the JSON encoding were most
-    of a read's cost. Reads are GETs and the operations a spec marks `x-standin-reads` (iBuildApp's
-    searches are POSTs). Security and validation still run on every request. Any other request
-    ends a store epoch, so nothing kept outlives a change even if a handler forgot the lock.
-    An operation marked `x-standin-uncached` in its spec is always answered afresh, and every
-    one is under `standin serve --fresh-answers`."""
+    The answer of an operation its spec marks `x-standin-cacheable` is kept and sent again for the
+    same request (URL, headers, body) while the store has not changed and within the same second
+    of Standin's clock: the handler and the JSON encoding were most of a read's cost. Only marked
+    operations: a GET may have a side effect (Resource Guru's webhook test delivers a payload, its
+    OAuth authorize issues a code), so none is assumed pure. Security and validation still run on
+    every request. Reads are GETs and the operations a spec marks `x-standin-reads` (iBuildApp's
+    searches are POSTs); any other request ends a store epoch, so nothing kept outlives a change
+    even if a handler forgot the lock. Under `standin serve --fresh-answers` nothing is kept."""
 
     KEPT_PER_OPERATION = 32  # distinct requests; an answer lives a second at most anyway
 
@@ -269,9 +270,7 @@ class EngineOperation:
         self.has_body = operation.is_request_body_defined
         self.takes_body = self.has_body and (self.has_kwargs or bool(self.arguments))
         self.reads = operation.method.lower() == "get" or bool(operation._operation.get("x-standin-reads"))
-        self.kept: dict | None = (
-            {} if self.reads and not operation._operation.get("x-standin-uncached") else None
-        )
+        self.kept: dict | None = {} if operation._operation.get("x-standin-cacheable") else None
 
     async def __call__(self, scope, receive, send) -> None:
         runtime = scope["standin"]
