@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint contract bench clean
+.PHONY: serve test lint contract bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check server fixtures contract_tests tests bench
 	$(BIN)/hadolint Dockerfile
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium and its driver (Debian packages) for tests/test_browser.py, when missing.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
 
 contract: $(STAMP)
 	for api in productive ibuildapp resourceguru; do $(BIN)/standin contract --api $$api || exit 1; done

@@ -178,7 +178,7 @@ async def invoice_create(body=None, **_):
             "id": None,
             "client_id": client["id"],
             "task_ids": list(dict.fromkeys(b["task_ids"])),
-            "due_date": b.get("due_date"),
+            "due_date": b["due_date"] if "due_date" in b else rec.now(),  # documented default: now
             "payed_date": None,
             "amount": b["amount"] if "amount" in b else _invoice_amount(tn, b["task_ids"]),
             "status": b.get("status", "new"),
