@@ -21,3 +21,14 @@ def _fresh_state():
     for app in APPS.values():
         app.runtime.reset()
     yield
+    # Rules the control API's test created would steer every later request to the vendor APIs.
+    for app in APPS.values():
+        app.runtime.steering.remove(None)
+    target = os.environ.get("STANDIN_TARGET")
+    if target:
+        import httpx
+
+        try:
+            httpx.delete(f"{target.rstrip('/')}/_standin/rules", timeout=10)
+        except httpx.HTTPError:
+            pass

@@ -337,7 +337,7 @@ def _test_deliveries(app, receiver) -> int:  # noqa: F811
 
 def test_a_webhook_test_delivery_is_never_a_kept_answer(receiver):  # noqa: F811
     """Three GETs of a webhook's test within a second deliver three payloads."""
-    assert _test_deliveries(create_app(["resourceguru"], rate_limit=0), receiver) == 3
+    assert _test_deliveries(create_app(["resourceguru"], rate_limit=0, fast=True), receiver) == 3
 
 
 def test_the_delivery_check_fails_when_the_operation_is_marked_cacheable(receiver, monkeypatch):  # noqa: F811
@@ -352,4 +352,4 @@ def test_the_delivery_check_fails_when_the_operation_is_marked_cacheable(receive
         return spec
 
     monkeypatch.setattr(app_module, "load_spec", marked)
-    assert _test_deliveries(create_app(["resourceguru"], rate_limit=0), receiver) == 1
+    assert _test_deliveries(create_app(["resourceguru"], rate_limit=0, fast=True), receiver) == 1
