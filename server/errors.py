@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import logging
 import re
 
@@ -33,6 +32,7 @@ from connexion.validators import FormDataValidator, JSONRequestBodyValidator, Pa
 from jsonschema import FormatChecker
 from starlette.exceptions import HTTPException
 
+from server import inputs
 from server.api import ApiError, Violation
 
 log = logging.getLogger("standin")
@@ -87,11 +87,44 @@ def violations(errors, location: str, prefix: tuple = ()) -> list[Violation]:
         path = prefix + tuple(e.absolute_path)
         if e.validator == "required" and (m := _REQUIRED.match(e.message)):
             path += (m.group(1),)
-        out.append(Violation(location, path, str(e.validator), e.message, e.instance, e.schema))
+        message = inputs.shorten(e.message, e.instance)  # a 10 MB value is not echoed back
+        out.append(Violation(location, path, str(e.validator), message, e.instance, e.schema))
     return sorted(out, key=lambda v: [str(p) for p in v.path])
 
 
-class BodyValidator(JSONRequestBodyValidator):
+def whole_body(receive, scope):
+    """`receive` for a body validator: the body must arrive whole (a client that disconnects
+    mid-body gets nothing done for it) and within its size limit (server.inputs)."""
+    limit = inputs.limit_for(scope.get("path", ""))
+    announced = first_header(scope["headers"], b"content-length", b"0")
+    if announced.isdigit() and int(announced) > limit:
+        raise inputs.too_large(limit)
+    received, done = 0, False
+
+    async def receive_whole():
+        nonlocal received, done
+        message = await receive()
+        if done:
+            return message
+        if message["type"] == "http.disconnect":
+            raise ApiError("malformed", "The connection closed before the whole body arrived")
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise inputs.too_large(limit)
+        done = not message.get("more_body", False)
+        return message
+
+    return receive_whole
+
+
+class WholeBody:
+    """A body validator that validates, and lets the handler run, only after the whole body."""
+
+    async def wrap_receive(self, receive, *, scope):
+        return await super().wrap_receive(whole_body(receive, scope), scope=scope)
+
+
+class BodyValidator(WholeBody, JSONRequestBodyValidator):
     """JSON bodies: undecodable or malformed → 'malformed'; schema failures → every violation."""
 
     @property
@@ -105,7 +138,7 @@ class BodyValidator(JSONRequestBodyValidator):
         if not raw.strip():
             return None
         try:
-            body = json.loads(raw.decode(self._encoding))
+            body = inputs.loads(raw, self._encoding)
         except (UnicodeDecodeError, ValueError) as e:
             raise ApiError("malformed", f"The request body is not valid JSON: {e}") from None
         scope[PARSED_BODY] = body  # server.dispatch hands it to the handler instead of parsing again
@@ -129,6 +162,7 @@ class FastBodyValidator(BodyValidator):
         """The body is read, parsed and validated, and its messages are replayed to the handler."""
         if not int(first_header(scope["headers"], b"content-length", b"0")):
             return await super().wrap_receive(receive, scope=scope)  # a default or required body
+        receive = whole_body(receive, scope)
         messages, more_body = [], True
         while more_body:
             message = await receive()
@@ -146,7 +180,7 @@ class FastBodyValidator(BodyValidator):
         return super()._validate(body)
 
 
-class FormValidator(FormDataValidator):
+class FormValidator(WholeBody, FormDataValidator):
     """Form bodies (OAuth token requests) report violations the same way as JSON bodies."""
 
     @property
