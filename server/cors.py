@@ -4,6 +4,14 @@ headers, written for this one policy.
 Starlette's middleware parses the request headers and rebuilds the response headers on every
 request, about 8% of a request's CPU (bench/results); here the response headers are appended as
 bytes. tests/test_engine.py checks both give the same answers.
+
+The control API is the exception: a page on another origin must not reset or change Standin's
+state. A request to /_standin that may change state (any method but GET and HEAD) gets no CORS
+headers, its preflight is refused, and it is refused outright (403, the control API's error
+body) when a browser says it comes from elsewhere: an `Origin` naming another host than `Host`,
+or `Sec-Fetch-Site: cross-site|same-site`. A POST with a form or text body, what a cross-site
+form or simple POST sends, is refused too (415: the control API takes JSON bodies). A POST
+without a body and without an `Origin` (curl, a test) still works.
 """
 
 from __future__ import annotations
@@ -16,6 +24,46 @@ ASKED = {
     b"access-control-request-private-network",
 }
 PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"  # noqa: E501
+
+
+ADMIN_PREFIX = "/_standin"
+SAFE_METHODS = ("GET", "HEAD")
+SIMPLE_BODIES = (b"application/x-www-form-urlencoded", b"multipart/form-data", b"text/plain")
+
+
+def cross_site(scope) -> tuple[int, str] | None:
+    """Why (status, reason) a state-changing control API request may be a browser's from
+    another origin, or None."""
+    host = origin = fetch_site = content_type = None
+    for name, value in scope["headers"]:
+        if name == b"host" and host is None:
+            host = value
+        elif name == b"origin" and origin is None:
+            origin = value
+        elif name == b"sec-fetch-site" and fetch_site is None:
+            fetch_site = value
+        elif name == b"content-type" and content_type is None:
+            content_type = value
+    if fetch_site in (b"cross-site", b"same-site"):
+        return 403, "a request from another site"
+    if origin is not None and origin.partition(b"://")[2].rstrip(b"/").lower() != (host or b"").lower():
+        return 403, "a request from another origin"
+    media = (content_type or b"").split(b";")[0].strip().lower()
+    if scope["method"] == "POST" and media in SIMPLE_BODIES:
+        return 415, "a form or text body (it takes JSON)"
+    return None
+
+
+async def refuse(send, status: int, reason: str) -> None:
+    from server.admin import render  # the control API's error body
+    from server.api import ApiError
+
+    kind = "forbidden" if status == 403 else "unsupported_media_type"
+    reply = render(ApiError(kind, f"The control API refuses {reason}", status=status))
+    body = reply.encode()
+    headers = [(b"content-type", reply.content_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class AnyOriginCORS:
@@ -36,6 +84,15 @@ class AnyOriginCORS:
                 asked.setdefault(name, value)  # the first of repeated headers, as Starlette reads
         origin = asked.get(b"origin")
         method_asked = asked.get(b"access-control-request-method")
+        if scope["path"].startswith(ADMIN_PREFIX):
+            if scope["method"] == "OPTIONS" and method_asked is not None:
+                if method_asked.decode("latin-1") not in SAFE_METHODS:
+                    return await refuse(send, 403, "preflights of state-changing calls")
+            elif scope["method"] not in SAFE_METHODS:
+                refusal = cross_site(scope)
+                if refusal is not None:
+                    return await refuse(send, *refusal)
+                return await self.app(scope, receive, send)  # no CORS headers: not for other origins
         if origin is not None and scope["method"] == "OPTIONS" and method_asked is not None:
             return await self._preflight(
                 send,
