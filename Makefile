@@ -7,14 +7,29 @@ PYTHON ?= $(or $(DISTRO_PYTHON),python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The interpreter asked for, and the one the venv was built on (pyvenv.cfg): a venv built on
+# another is rebuilt, so `make PYTHON=python3.12 serve` does not silently keep a 3.11 venv.
+WANT_PYTHON := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
+VENV_PYTHON := $(shell sed -n 's/^executable = //p' $(VENV)/pyvenv.cfg 2>/dev/null)
 
 .PHONY: serve test lint contract bench clean browser
+ifneq ($(WANT_PYTHON),$(VENV_PYTHON))
+.PHONY: $(STAMP)
+endif
 
+# One venv build at a time (`make serve &` and `make test` on a fresh clone): the second waits
+# for the lock, then finds the venv built and up to date, and builds nothing.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@test -n "$(WANT_PYTHON)" || { echo "make: no Python interpreter at PYTHON=$(PYTHON)" >&2; exit 1; }
+	@flock $(VENV).lock sh -c ' \
+	  if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ] && \
+	     [ "$$(sed -n "s/^executable = //p" $(VENV)/pyvenv.cfg)" = "$(WANT_PYTHON)" ]; then exit 0; fi; \
+	  clear=; [ "$$(sed -n "s/^executable = //p" $(VENV)/pyvenv.cfg 2>/dev/null)" = "$(WANT_PYTHON)" ] || clear=--clear; \
+	  set -ex; \
+	  $(PYTHON) -m venv $$clear $(VENV); \
+	  $(BIN)/python -m pip install --quiet --upgrade pip; \
+	  $(BIN)/python -m pip install --quiet -e ".[dev]"; \
+	  echo "$(WANT_PYTHON)" > $(STAMP)'
 
 serve: $(STAMP)
 	$(BIN)/standin serve $(ARGS)
@@ -44,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) reports
+	rm -rf $(VENV) $(VENV).lock reports

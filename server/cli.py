@@ -43,6 +43,12 @@ def serve(args) -> int:
     except OSError as e:
         print(f"standin: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
         return 2
+    if fastpath.enabled():
+        try:
+            fastpath.check_versions()
+        except fastpath.UntestedVersion as e:
+            print(f"standin: {e}", file=sys.stderr)
+            return 2
     names = [args.api] if args.api else API_NAMES
     app = create_app(
         names,

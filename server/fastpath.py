@@ -222,7 +222,7 @@ class SurvivorFreezer:
     every `THAW_EVERY`-th full pass first unfreezes everything and frees such cycles
     (bench/memory.py: memory flat over 1,000,000 create/delete cycles)."""
 
-    THAW_EVERY = 16
+    THAW_EVERY = 4
 
     def __init__(self) -> None:
         self.full_passes = 0
