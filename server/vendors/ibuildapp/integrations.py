@@ -183,7 +183,7 @@ async def integration_qbo_export_timeentries(body=None, **_):
             view = {
                 "id": str(1000 + user["id"]),
                 "name": rec.full_name(user),
-                "hourly_rate": user.get("hourly_rate") or 0,
+                "hourly_rate": float(user.get("hourly_rate") or 0),  # a Float, as everywhere
             }
             key = "passed" if user.get("exported") else "exported"
             users[key][str(user["id"])] = view
