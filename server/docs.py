@@ -70,9 +70,11 @@ def served_spec(path: Path, prefix: str) -> str:
 
 # -- demo credentials for Swagger UI's "Authorize" -------------------------------------------------
 def credentials(api, spec: dict) -> dict:
-    """What each security scheme of the spec is pre-authorized with, from the API's demo record."""
-    demo, headers = api.demo, api.demo.get("headers", {})
-    found: dict = {"apiKey": {}, "basic": {}, "oauth": None}
+    """What each security scheme of the spec is pre-authorized with, from the API's demo record
+    (none for the control API), and the demo tenant's path parameters."""
+    demo = api.demo if api is not None else {}
+    headers = demo.get("headers", {})
+    found: dict = {"apiKey": {}, "basic": {}, "oauth": None, "path": demo.get("path_parameters", {})}
     for key, scheme in spec.get("components", {}).get("securitySchemes", {}).items():
         kind = scheme.get("type")
         if kind == "apiKey" and scheme.get("in") == "header" and scheme.get("name") in headers:
@@ -108,6 +110,9 @@ window.ui = SwaggerUIBundle({{
   dom_id: "#swagger-ui",
   deepLinking: true,
   oauth2RedirectUrl: location.origin + "{docs}/assets/oauth2-redirect.html",
+  // the demo tenant in path parameters (Resource Guru's account, iBuildApp's app code)
+  parameterMacro: (operation, parameter) =>
+    parameter.in === "path" && parameter.name in demo.path ? demo.path[parameter.name] : parameter.default,
   onComplete: () => {{
     for (const [name, value] of Object.entries(demo.apiKey)) window.ui.preauthorizeApiKey(name, value);
     for (const [name, pair] of Object.entries(demo.basic)) window.ui.preauthorizeBasic(name, pair[0], pair[1]);
@@ -139,7 +144,7 @@ async def docs_page(api: str):
     from server.app import load_spec  # the composition module imports this one's operations
 
     if api == "admin":
-        title, spec_url, demo = "Standin control API", "/_standin/specs/admin", {"apiKey": {}, "basic": {}}
+        title, spec_url, demo = "Standin control API", "/_standin/specs/admin", credentials(None, {})
     else:
         mounted = _mounted(api)
         title, spec_url = mounted.title or api, f"/_standin/specs/{api}"
