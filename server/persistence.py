@@ -239,7 +239,11 @@ class StateFile:
     def open(cls, runtime, path) -> StateFile:
         """The state file of `standin serve --state`, loaded if it exists and being kept."""
         state = cls(runtime, path)
-        state.load()
+        if not state.load():
+            try:  # a path that can't be written is said at start, not at the first save
+                state.save()
+            except OSError as e:
+                raise StateError(f"{state.path}: cannot be written ({e.strerror or e})") from None
         state.start()
         return state
 
