@@ -173,7 +173,7 @@ STOCK = Engine(
     middlewares=tuple(ConnexionMiddleware.default_middlewares),
     validators=errors.VALIDATORS,
     uri_parser=errors.SafeURIParser,
-    protocol="auto",
+    protocol=serving.GuardedHttpToolsProtocol,  # Standin's bounds (limits, timeouts) hold in both modes
     freeze_collector=False,
 )
 
