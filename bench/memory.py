@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+import time
 
 import fixtures
 from server.fastpath import SurvivorFreezer, settle_collector
@@ -34,14 +35,32 @@ def rss_mb() -> float:
     return pages * 4096 / 2**20
 
 
-def run(cycles: int, thaw_every: int) -> list[tuple[int, float]]:
+class FullPasses:
+    """A gc callback timing each full collection: what the freezing is for."""
+
+    def __init__(self) -> None:
+        self.started, self.durations = 0.0, []
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                self.started = time.perf_counter()
+            else:
+                self.durations.append(time.perf_counter() - self.started)
+
+
+def run(
+    cycles: int, thaw_every: int, scale: int = 1, passes: FullPasses | None = None
+) -> list[tuple[int, float]]:
     store = Store()
-    fixtures.seed_all(store, 0, ["productive", "ibuildapp", "resourceguru"])
+    fixtures.seed_all(store, 0, ["productive", "ibuildapp", "resourceguru"], scale)
     freezer = SurvivorFreezer()
     freezer.THAW_EVERY = thaw_every or sys.maxsize
     if thaw_every >= 0:  # -1: the stock collector, for comparison
         settle_collector()
         gc.callbacks.append(freezer)
+    if passes is not None:
+        gc.callbacks.insert(0, passes)
     samples = []
     try:
         live: list[int] = []
@@ -56,8 +75,9 @@ def run(cycles: int, thaw_every: int) -> list[tuple[int, float]]:
             if i % (cycles // 10) == 0:
                 samples.append((i, rss_mb()))
     finally:
-        if freezer in gc.callbacks:
-            gc.callbacks.remove(freezer)
+        for callback in (freezer, passes):
+            if callback in gc.callbacks:
+                gc.callbacks.remove(callback)
     return samples
 
 
@@ -68,10 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=1_000_000)
     parser.add_argument("--thaw-every", type=int, default=SurvivorFreezer.THAW_EVERY)
     parser.add_argument("--limit-mb", type=float, default=3.0)
+    parser.add_argument(
+        "--scale", type=int, default=1, help="the seeded store's volume (standin serve --scale)"
+    )
     args = parser.parse_args(argv)
-    samples = run(args.cycles, args.thaw_every)
+    passes = FullPasses()
+    samples = run(args.cycles, args.thaw_every, args.scale, passes)
     for cycle, mb in samples:
         print(f"{cycle:>10} cycles  {mb:8.1f} MB resident")
+    if passes.durations:
+        ms = sorted(d * 1000 for d in passes.durations)
+        print(f"{len(ms)} full collections: median {ms[len(ms) // 2]:.1f} ms, longest {ms[-1]:.1f} ms")
     growth = samples[-1][1] - samples[len(samples) // 2 - 1][1]
     print(f"growth over the second half: {growth:.1f} MB (limit {args.limit_mb} MB)")
     return 0 if growth <= args.limit_mb else 1

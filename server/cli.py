@@ -38,11 +38,6 @@ def serve(args) -> int:
     from server import fastpath, persistence
     from server.app import create_app
 
-    try:
-        sock = _bind(args.host, args.port)
-    except OSError as e:
-        print(f"standin: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
-        return 2
     if fastpath.enabled():
         try:
             fastpath.check_versions()
@@ -60,6 +55,11 @@ def serve(args) -> int:
         journal=args.journal,
         latency=args.latency,
     )
+    try:  # bound once the app is built: until then a client is refused, not kept waiting
+        sock = _bind(args.host, args.port)
+    except OSError as e:
+        print(f"standin: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
+        return 2
     try:  # a state file that can't be used is refused whole, before anything is served
         state = persistence.StateFile.open(app.runtime, args.state) if args.state else None
     except persistence.StateError as e:
