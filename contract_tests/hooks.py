@@ -7,6 +7,10 @@ import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
+from contract_tests import observe, traffic  # noqa: F401  (the run's tally handler; its manners on the wire)
+
+traffic.install()  # only under `standin contract` (STANDIN_TRAFFIC); a no-op elsewhere
+
 
 def _vanishes(value) -> bool:
     """Empty containers serialize to nothing in a query string: the request is not negative any more."""

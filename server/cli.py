@@ -127,6 +127,9 @@ def contract(args) -> int:
         args.seed,
         args.junit,
         args.report,
+        rate_limit=args.rate_limit,
+        allow_unexercised=args.allow_unexercised,
+        phases=args.phases,
     )
 
 
@@ -195,7 +198,22 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-writes", action="store_true", help="also run POST/PUT/PATCH/DELETE against --base-url"
     )
     c.add_argument("--max-examples", type=int, default=25)
-    c.add_argument("--seed", type=int, default=42)
+    c.add_argument("--seed", type=int, help="reproduce a run (default: a random seed, printed)")
+    c.add_argument(
+        "--rate-limit",
+        type=int,
+        help="requests per minute the run sends (default: the vendor's documented limit; 0: no limit)",
+    )
+    c.add_argument(
+        "--phases",
+        default="examples,coverage,fuzzing,stateful",
+        help="schemathesis phases to run (coverage sends the most requests: drop it against a tight rate limit)",
+    )
+    c.add_argument(
+        "--allow-unexercised",
+        action="store_true",
+        help="exit 0 even if some operation never got a documented success answer",
+    )
     c.add_argument("--junit", help="JUnit XML path (default reports/<api>/junit.xml)")
     c.add_argument("--report", help="report directory (default reports/<api>); HTML in <dir>/html")
     c.set_defaults(func=contract)
