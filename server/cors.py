@@ -2,7 +2,7 @@
 headers, written for this one policy.
 
 Starlette's middleware parses the request headers and rebuilds the response headers on every
-request, about 8% of a request's CPU (bench/results); here the response headers are appended as
+request, a visible share of a request's CPU in the profiles; here the response headers are appended as
 bytes. tests/test_engine.py checks both give the same answers.
 
 The control API is the exception: a page on another origin must not reset or change Standin's

@@ -5,7 +5,8 @@ connexion's own classes instead), except `bound_handler`, which serves the stock
 
 - `EngineOperation`: connexion 3's AsyncOperation builds its decorator chain (uri parser,
   parameter and response decorators) again on every request, and `connexion.request` builds a new
-  request object on every attribute read: together about 40% of a request's CPU (bench/results).
+  request object on every attribute read: together the largest share of a request's CPU in the
+  profiles (docs/performance.md).
   This keeps connexion's argument rules (`get_arguments`) with parser and wrappers built once, and
   keeps GET answers while the store is unchanged. Handlers read the request via `api.request()`.
 - `KeptValidationOperation`: connexion's request validation, its validators built once.
@@ -46,7 +47,7 @@ from server.errors import PARSED_BODY, RAW_BODY, first_header
 
 class KeptValidationOperation(RequestValidationOperation):
     """connexion's request validation with its per-operation objects built once: it rebuilt the
-    URI parser, the parameter validator and the body validator on every request (~12% of a POST).
+    URI parser, the parameter validator and the body validator on every request.
     The checks and their order are connexion's own; these objects keep no per-request state."""
 
     MEDIA_TYPES_KEPT = 256  # content types seen; clients (and fuzzers) may send any
@@ -133,7 +134,7 @@ class KeptValidationMiddleware(RequestValidationMiddleware):
 class KeptRoutingMiddleware(RoutingMiddleware):
     """connexion's routing with its decision kept per (method, path, root path) once a request
     fully matched an operation: Starlette walked a router, a mount and a router again on every
-    request (~10% of a POST). What a kept decision passes on is what connexion's RoutingOperation
+    request. What a kept decision passes on is what connexion's RoutingOperation
     would: a copy of the scope with the path parameters and the operation. Any other outcome
     (no route, wrong method, trailing slash) is remembered only as such and takes connexion's own
     way every time, so its 404, 405 and redirect rules are unchanged."""
@@ -208,7 +209,7 @@ class DirectRequest(ConnexionRequest):
     """connexion's request, which security and parameter validation build for every request,
     with `scope` and `headers` as attributes of its own: connexion reaches them through
     `__getattr__`, which Python calls only after a failed lookup has raised and caught an
-    AttributeError (~0.8 µs each, nine reads per Productive request); creating one ran two more
+    AttributeError (nine reads per Productive request); creating one ran two more
     failed lookups. Everything else is connexion's."""
 
     def __init__(self, *args, uri_parser=None, **kwargs) -> None:

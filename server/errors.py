@@ -44,7 +44,7 @@ _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 
 
 def quick_check(schema: dict):
-    """jsonschema-rs's `is_valid` for the same schema, about 20x faster than jsonschema's walk.
+    """jsonschema-rs's `is_valid` for the same schema: compiled code instead of jsonschema's walk.
 
     It only lets valid input through early: it is as strict or stricter (it knows no `nullable`,
     checks `uri` and `email` more closely), so whatever it refuses goes on to jsonschema, whose

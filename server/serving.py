@@ -138,7 +138,7 @@ class _CoalescingTransport:
 
 class CoalescingHttpToolsProtocol(GuardedHttpToolsProtocol):
     """uvicorn's httptools protocol (`uvicorn.run(http=...)`) whose transport sends each response
-    in one write: 9-14 µs less system time per request under the bench's load."""
+    in one write: one send call and one TCP segment per response instead of two."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(_CoalescingTransport(transport, self.loop))
