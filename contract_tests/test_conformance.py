@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 from contract_tests import hooks  # noqa: F401  (registers the schemathesis hooks)
 from contract_tests.targets import load, state_machine
-from server.app import API_NAMES
 
 SETTINGS = settings(
     max_examples=25,
@@ -18,11 +16,10 @@ SETTINGS = settings(
 )
 
 
-productive = load("productive") if "productive" in API_NAMES else None
+productive = load("productive")
 admin = load("admin")
 
 
-@pytest.mark.skipif(productive is None, reason="productive not built")
 @productive.parametrize()
 @SETTINGS
 def test_productive(case):
@@ -35,10 +32,10 @@ def test_admin(case):
     case.call_and_validate()
 
 
-if productive is not None:
-    ProductiveWorkflow = state_machine(productive)
+ProductiveWorkflow = state_machine(productive)
 
-    class TestProductiveWorkflow(ProductiveWorkflow.TestCase):
-        """Create, read, update, delete chains through the spec's links (use-after-free, availability)."""
 
-        settings = settings(SETTINGS, max_examples=15, stateful_step_count=6)
+class TestProductiveWorkflow(ProductiveWorkflow.TestCase):
+    """Create, read, update, delete chains through the spec's links (use-after-free, availability)."""
+
+    settings = settings(SETTINGS, max_examples=15, stateful_step_count=6)

@@ -7,28 +7,23 @@ unknown app codes are covered by tests/test_ibuildapp.py.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import settings
 
 from contract_tests.targets import load, state_machine
 from contract_tests.test_conformance import SETTINGS
-from server.app import API_NAMES
 
-ibuildapp = load("ibuildapp") if "ibuildapp" in API_NAMES else None
+ibuildapp = load("ibuildapp")
 
 
-@pytest.mark.skipif(ibuildapp is None, reason="ibuildapp not built")
 @ibuildapp.parametrize()
 @settings(SETTINGS, max_examples=10)
 def test_ibuildapp(case):
     case.call_and_validate()
 
 
-if ibuildapp is not None:
+class TestIBuildAppWorkflow(state_machine(ibuildapp).TestCase):
+    """Create, read, update, delete chains through the spec's links (use-after-free, availability).
 
-    class TestIBuildAppWorkflow(state_machine(ibuildapp).TestCase):
-        """Create, read, update, delete chains through the spec's links (use-after-free, availability).
+    Operations that refuse schema-valid requests for state reasons are listed in schemathesis.toml."""
 
-        Operations that refuse schema-valid requests for state reasons are listed in schemathesis.toml."""
-
-        settings = settings(SETTINGS, max_examples=15, stateful_step_count=6)
+    settings = settings(SETTINGS, max_examples=15, stateful_step_count=6)

@@ -5,28 +5,23 @@ Positive cases run against account example-corp (pinned by contract_tests.hooks)
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import settings
 
 from contract_tests.targets import load, state_machine
 from contract_tests.test_conformance import SETTINGS
-from server.app import API_NAMES
 
-resourceguru = load("resourceguru") if "resourceguru" in API_NAMES else None
+resourceguru = load("resourceguru")
 
 
-@pytest.mark.skipif(resourceguru is None, reason="resourceguru not built")
 @resourceguru.parametrize()
 @settings(SETTINGS, max_examples=10)
 def test_resourceguru(case):
     case.call_and_validate()
 
 
-if resourceguru is not None:
+class TestResourceGuruWorkflow(state_machine(resourceguru).TestCase):
+    """Create, read, update, delete chains through the spec's links (use-after-free, availability).
 
-    class TestResourceGuruWorkflow(state_machine(resourceguru).TestCase):
-        """Create, read, update, delete chains through the spec's links (use-after-free, availability).
+    Checks a vendor's own contract rules out for some operations are listed in schemathesis.toml."""
 
-        Checks a vendor's own contract rules out for some operations are listed in schemathesis.toml."""
-
-        settings = settings(SETTINGS, max_examples=10, stateful_step_count=6)
+    settings = settings(SETTINGS, max_examples=10, stateful_step_count=6)

@@ -27,7 +27,7 @@ async def health():
     rt = runtime()
     uptime = round(time.time() - rt.started, 3)
     return respond(
-        200, {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.store.count()}
+        200, {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.count()}
     )
 
 
@@ -62,4 +62,4 @@ async def reset(seed: int | None = None, keep_sessions: bool = False):
     rt.reset(seed)
     if sessions is not None:
         persistence.restore_sessions(rt, sessions)
-    return respond(200, {"status": "reset", "seed": rt.seed, "records": rt.store.count()})
+    return respond(200, {"status": "reset", "seed": rt.seed, "records": rt.count()})

@@ -1,7 +1,7 @@
 """What every vendor package hands the engine: the `Api` record, `ApiError`, and request context.
 
 The engine mounts an `Api`, renders every error through `Api.render`, and gives handlers the
-running `Runtime` (store, seed, clock) through `runtime()`.
+running `Runtime` (seed, clock) through `runtime()` and their own API's store through `store(name)`.
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ class Api:
         return SPECS / f"{self.name}.yaml"
 
 
+API_KEY = "standin.api"  # scope key: the name of the API owning the request (None: the control API)
 _scope: ContextVar[dict] = ContextVar("standin.scope")
 _request: ContextVar = ContextVar("standin.request")
 
@@ -163,8 +164,13 @@ def bind(scope: dict, request=None) -> None:
 
 
 def runtime():
-    """The Runtime serving the current request (store, seed, clock), set by the engine per app."""
+    """The Runtime serving the current request (stores, seed, clock), set by the engine per app."""
     return _scope.get()["standin"]
+
+
+def store(api: str):
+    """The store of one API (its own namespace) in the Runtime serving the current request."""
+    return _scope.get()["standin"].stores[api]
 
 
 def request():

@@ -24,7 +24,7 @@ from starlette.datastructures import Headers, MutableHeaders
 
 import fixtures
 from server import errors, fastpath
-from server.api import SPECS, Api, ApiError, Reply, bind
+from server.api import API_KEY, SPECS, Api, ApiError, Reply, bind
 from server.clock import Clock
 from server.cors import AnyOriginCORS
 from server.journal import Journal, JournalMiddleware
@@ -103,7 +103,7 @@ class Runtime:
     scale: int = 1
     rate_limit: int | None = None  # overrides every API's limit; 0 switches limiting off
     keep_answers: bool = True  # False: every read is answered afresh (server.dispatch.EngineOperation)
-    store: Store = field(default_factory=Store)
+    stores: dict[str, Store] = field(default_factory=dict)  # api name -> its own state
     clock: Clock = field(default_factory=Clock)  # Standin's time (server/clock.py)
     limiter: RateLimiter | None = None  # metered by the clock above
     started: float = field(default_factory=time.time)
@@ -111,9 +111,11 @@ class Runtime:
     after_reset: Callable[[], None] | None = None  # `standin serve` settles the collector here
     journal: Journal = field(default_factory=Journal)  # the last exchanges (server/journal.py)
     steering: Steering | None = None  # Prefer, rules, latency (server/steering.py)
-    _snapshot: bytes | None = None
+    _snapshots: dict[str, bytes] = field(default_factory=dict)  # api name -> its seeded state
 
     def __post_init__(self) -> None:
+        for api in self.apis:
+            self.stores.setdefault(api.name, Store(api.name))
         self._longest_prefix_first = sorted(self.apis, key=lambda a: -len(self.prefixes[a.name]))
         if self.limiter is None:
             self.limiter = RateLimiter(self.clock.time)
@@ -121,18 +123,28 @@ class Runtime:
             self.steering = Steering(self)
 
     def reset(self, seed: int | None = None) -> None:
-        """Back to the seeded state: cheap restore, or a new seeding when the seed changes."""
+        """Back to the seeded state: cheap restore, or a new seeding when the seed changes.
+
+        Each API is seeded into its own store from its own Faker stream, so its records and id
+        sequences are the same whichever other APIs are mounted."""
         self.limiter.reset()
         self.clock.reset()
-        if seed is None or (seed == self.seed and self._snapshot is not None):
-            self.store.restore(self._snapshot)
-        else:
+        reseed = seed is not None and (seed != self.seed or not self._snapshots)
+        if seed is not None:
             self.seed = seed
-            self.store.clear()
-            fixtures.seed_all(self.store, seed, [a.name for a in self.apis], self.scale)
-            self._snapshot = self.store.snapshot()
+        for name, store in self.stores.items():
+            if reseed or name not in self._snapshots:
+                store.clear()
+                fixtures.seed_all(store, self.seed, [name], self.scale)
+                self._snapshots[name] = store.snapshot()
+            else:
+                store.restore(self._snapshots[name])
         if self.after_reset is not None:
             self.after_reset()
+
+    def count(self) -> int:
+        """Records held by every mounted API."""
+        return sum(store.count() for store in self.stores.values())
 
     def owner(self, path: str) -> Api | None:
         """The API whose prefix owns the path (longest prefix first); None for the control API."""
@@ -173,6 +185,7 @@ class EngineMiddleware:
         rt = scope.setdefault("standin", self.runtime)  # steering may run a request on a copy
         bind(scope)
         api = rt.owner(scope["path"])
+        scope[API_KEY] = api.name if api is not None else None  # whose store answers (dispatch)
         if api is None or api.rate is None or rt.rate_limit == 0:
             return await self.app(scope, receive, send)
         limit = rt.rate_limit or api.rate.limit

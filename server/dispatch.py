@@ -41,7 +41,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 from starlette.routing import Match, Mount, Route, Router
 
-from server.api import bind
+from server.api import API_KEY, bind
 from server.errors import PARSED_BODY, RAW_BODY, first_header
 
 
@@ -275,7 +275,7 @@ class EngineOperation:
 
     async def __call__(self, scope, receive, send) -> None:
         runtime = scope["standin"]
-        store = runtime.store
+        store = runtime.stores.get(scope.get(API_KEY)) or _NO_STORE  # the API's own state
         # a body the JSON validator did not read (a form, none) can't be told from another one
         if self.kept is None or not runtime.keep_answers or (self.has_body and RAW_BODY not in scope):
             try:
@@ -340,6 +340,18 @@ class EngineOperation:
                     self.kept.clear()
                 self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))
         await response(scope, receive, send)
+
+
+class _NoStore:
+    """What the control API's operations see as their store: nothing to keep answers by."""
+
+    class lock:
+        depth = 0
+
+    generation = epoch = 0
+
+
+_NO_STORE = _NoStore()
 
 
 @functools.lru_cache(maxsize=256)

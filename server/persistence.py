@@ -3,15 +3,17 @@
 `GET /_standin/state` exports every mounted API's records (or one API's, `?api=`), with the id
 counters; `PUT /_standin/state` loads such a document, and `standin serve --state FILE` keeps
 one on disk (`StateFile`). A document that does not check out changes nothing: it is refused
-with the first problem found, named by its place in the document (`tenants.1308.widgets[3]: ...`).
+with the first problem found, named by its place in the document
+(`tenants.productive.1308.widgets[3]: ...`).
 
-The document: `{"format": "standin-state/1", "apis": [...], "seed": N, "saved_at": "...",
-"tenants": {tenant: {table: [record, ...]}}, "ids": {table: last id}}`. Records are listed in id
-order and keyed again by their `id` on loading, so a whole-store document round-trips exactly
-(JSON keys are strings; the store's are ints). Which API a tenant belongs to, and the fields and
-JSON types of each table's records, are learnt from the API's own fixtures (`_profile`), so a
-record missing a field every seeded one has, or holding a string where they hold numbers, is
-refused instead of surfacing later as a server error.
+The document: `{"format": "standin-state/2", "apis": [...], "seed": N, "saved_at": "...",
+"tenants": {api: {tenant: {table: [record, ...]}}}, "ids": {api: {table: last id}}}`: each API
+owns its store (server/store.py), so tenants and id sequences are per API. Records are listed in
+id order and keyed again by their `id` on loading, so a whole-store document round-trips exactly
+(JSON keys are strings; the store's are ints). The fields and JSON types of each table's records
+are learnt from the API's own fixtures (`_profile`), so a record missing a field every seeded one
+has, or holding a string where they hold numbers, is refused instead of surfacing later as a
+server error.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import signal
 import sys
 import tempfile
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import orjson
@@ -31,7 +34,7 @@ from server import clock
 from server.api import ApiError, json_body, respond, runtime
 from server.store import Store
 
-FORMAT = "standin-state/1"
+FORMAT = "standin-state/2"
 SAVE_EVERY = 1.0  # seconds between two looks at the store's write generation
 
 
@@ -53,12 +56,12 @@ def _kind(value) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _profile(api: str, seed: int) -> tuple[frozenset, dict]:
-    """The tenants one API's fixtures make, and per table the fields every seeded record has with
-    the JSON kinds seen in each (nulls aside): seeded into a scratch store, once per seed."""
+def _profile(api: str, seed: int) -> dict:
+    """Per table of one API, the fields every seeded record has with the JSON kinds seen in each
+    (nulls aside): its fixtures seeded into a scratch store, once per seed."""
     from server import app as composition  # the one module that knows the fixtures
 
-    scratch = Store()
+    scratch = Store(api)
     composition.fixtures.seed_all(scratch, seed, [api])
     tables, _ = scratch.contents()
     shapes: dict[str, tuple[frozenset, dict]] = {}
@@ -73,31 +76,35 @@ def _profile(api: str, seed: int) -> tuple[frozenset, dict]:
                 for key, found in kinds.items():
                     seen.setdefault(key, set()).update(found)
                 shapes[name] = (required & frozenset(record), seen)
-    return frozenset(tables), shapes
+    return shapes
 
 
-def _owner(runtime, tenant: str) -> str | None:
-    for api in runtime.apis:
-        if tenant in _profile(api.name, runtime.seed)[0]:
-            return api.name
-    return None
+def _locked(runtime) -> ExitStack:
+    """Every API's store lock at once: a document is one moment of the whole state."""
+    stack = ExitStack()
+    for store in runtime.stores.values():
+        stack.enter_context(store.lock)
+    return stack
+
+
+def generation(runtime) -> int:
+    """Grows with every write to any API's store."""
+    return sum(store.generation for store in runtime.stores.values())
 
 
 # -- export ------------------------------------------------------------------------------------
 def export(runtime, api: str | None = None) -> bytes:
     """The state of every mounted API (or of one) as a JSON document."""
     names = [a.name for a in runtime.apis] if api is None else [api]
-    with runtime.store.lock:
-        tables, ids = runtime.store.contents()
-        tenants = {
-            tenant: {name: list(rows.values()) for name, rows in tenant_tables.items()}
-            for tenant, tenant_tables in tables.items()
-            if api is None or _owner(runtime, tenant) == api
-        }
-        if api is not None:
-            named = {name for tenant_tables in tenants.values() for name in tenant_tables}
-            every = {name for tenant_tables in tables.values() for name in tenant_tables}
-            ids = {k: v for k, v in ids.items() if k in named or k not in every}
+    tenants, ids = {}, {}
+    with _locked(runtime):
+        for name in names:
+            tables, counters = runtime.stores[name].contents()
+            tenants[name] = {
+                tenant: {table: list(rows.values()) for table, rows in tenant_tables.items()}
+                for tenant, tenant_tables in tables.items()
+            }
+            ids[name] = dict(counters)
         document = {
             "format": FORMAT,
             "apis": names,
@@ -111,22 +118,17 @@ def export(runtime, api: str | None = None) -> bytes:
 
 # -- checking and loading ------------------------------------------------------------------------
 def load(runtime, document) -> None:
-    """Replace the state of the APIs the document names with its records, or refuse it whole."""
-    tables, ids = _checked(runtime, document)
-    store = runtime.store
-    with store.lock:
-        current, current_ids = store.contents()
-        if set(document["apis"]) != {a.name for a in runtime.apis}:
-            # one API's document: the other APIs' tenants stay; counters never go back
-            named = set(document["apis"])
-            kept = {t: v for t, v in current.items() if _owner(runtime, t) not in named}
-            tables = {**kept, **tables}
-            ids = {**current_ids, **{k: max(v, current_ids.get(k, 0)) for k, v in ids.items()}}
-        store.replace(tables, ids)
+    """Replace the state of the APIs the document names with its records, or refuse it whole;
+    the other APIs' stores are left as they are."""
+    checked = _checked(runtime, document)
+    with _locked(runtime):
+        for name, (tables, ids) in checked.items():
+            runtime.stores[name].replace(tables, ids)
 
 
-def _checked(runtime, document) -> tuple[dict, dict]:
-    """The store's tables and counters from a document, or StateError naming the first problem."""
+def _checked(runtime, document) -> dict[str, tuple[dict, dict]]:
+    """Per API named, its tables and counters from a document, or StateError naming the first
+    problem."""
     if not isinstance(document, dict):
         raise StateError("the document must be a JSON object (as GET /_standin/state answers)")
     if document.get("format") != FORMAT:
@@ -138,26 +140,31 @@ def _checked(runtime, document) -> tuple[dict, dict]:
     for name in apis:
         if name not in mounted:
             raise StateError(f"apis: {name!r} is not mounted here (mounted: {', '.join(mounted)})")
-    ids = document.get("ids")
+    for key in ("tenants", "ids"):
+        section = document.get(key)
+        if not isinstance(section, dict) or set(section) != set(apis):
+            raise StateError(f"{key}: must be an object with one entry per API of apis")
+    return {
+        api: _checked_api(api, document["tenants"][api], document["ids"][api], runtime.seed) for api in apis
+    }
+
+
+def _checked_api(api: str, tenants, ids, seed: int) -> tuple[dict, dict]:
     if not isinstance(ids, dict):
-        raise StateError("ids: must be an object of table name -> last id issued")
+        raise StateError(f"ids.{api}: must be an object of table name -> last id issued")
     for name, last in ids.items():
         if type(last) is not int or last < 0:
-            raise StateError(f"ids.{name}: must be a whole number, 0 or more")
-    tenants = document.get("tenants")
+            raise StateError(f"ids.{api}.{name}: must be a whole number, 0 or more")
     if not isinstance(tenants, dict):
-        raise StateError("tenants: must be an object of tenant -> table -> list of records")
-    whole = set(apis) == set(mounted)
+        raise StateError(f"tenants.{api}: must be an object of tenant -> table -> list of records")
+    shapes = _profile(api, seed)
     tables = {}
     for tenant, tenant_tables in tenants.items():
-        owner = _owner(runtime, tenant)
-        if not whole and owner not in apis:
-            raise StateError(f"tenants.{tenant}: not a tenant of {', '.join(apis)}")
+        where = f"tenants.{api}.{tenant}"
         if not isinstance(tenant_tables, dict):
-            raise StateError(f"tenants.{tenant}: must be an object of table -> list of records")
-        shapes = _profile(owner, runtime.seed)[1] if owner else {}
+            raise StateError(f"{where}: must be an object of table -> list of records")
         tables[tenant] = {
-            name: _rows(f"tenants.{tenant}.{name}", rows, shapes.get(name), ids.get(name, 0))
+            name: _rows(f"{where}.{name}", rows, shapes.get(name), ids.get(name, 0))
             for name, rows in tenant_tables.items()
         }
     return tables, dict(ids)
@@ -200,28 +207,27 @@ def _check_shape(at: str, record: dict, shape: tuple[frozenset, dict]) -> None:
 # -- sessions across a reset --------------------------------------------------------------------
 def sessions(runtime) -> bytes:
     """The tables where the mounted APIs keep logged-in sessions and tokens, with the counters."""
-    with runtime.store.lock:
-        tables, ids = runtime.store.contents()
-        kept = {
-            (tenant, name): tables.get(tenant, {}).get(name, {})
-            for api in runtime.apis
-            for tenant, name in api.sessions
-        }
-        return pickle.dumps((kept, ids), protocol=pickle.HIGHEST_PROTOCOL)
+    kept = {}
+    with _locked(runtime):
+        for api in runtime.apis:
+            tables, ids = runtime.stores[api.name].contents()
+            rows = {(tenant, name): tables.get(tenant, {}).get(name, {}) for tenant, name in api.sessions}
+            kept[api.name] = (rows, ids)
+        return pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def restore_sessions(runtime, kept: bytes) -> None:
     """Put sessions taken by `sessions` back after a reset. Id counters never go back, so no
     kept token's id (nor the number in an iBuildApp token) is issued again."""
-    kept_tables, kept_ids = pickle.loads(kept)  # noqa: S301 (made by `sessions` above)
-    store = runtime.store
-    with store.lock:
-        for (tenant, name), rows in kept_tables.items():
-            for record in rows.values():
-                store.insert(tenant, name, record)  # by its own id: a seeded one is replaced
-        ids = store.contents()[1]
-        for name, last in kept_ids.items():
-            ids[name] = max(ids.get(name, 0), last)
+    for api, (kept_tables, kept_ids) in pickle.loads(kept).items():  # noqa: S301 (made by `sessions`)
+        store = runtime.stores[api]
+        with store.lock:
+            for (tenant, name), rows in kept_tables.items():
+                for record in rows.values():
+                    store.insert(tenant, name, record)  # by its own id: a seeded one is replaced
+            ids = store.contents()[1]
+            for name, last in kept_ids.items():
+                ids[name] = max(ids.get(name, 0), last)
 
 
 # -- the state file ----------------------------------------------------------------------------
@@ -263,14 +269,14 @@ class StateFile:
             load(self.runtime, document)
         except StateError as e:
             raise StateError(f"{self.path}: {e}") from None
-        self._saved = self.runtime.store.generation
+        self._saved = generation(self.runtime)
         return True
 
     def save(self) -> None:
-        store = self.runtime.store
-        with store.lock:
+        with _locked(self.runtime):
             body = export(self.runtime)
-            generation = store.generation + 1  # leaving the lock counts as one more write
+            # leaving each lock counts as one more write
+            saved = generation(self.runtime) + len(self.runtime.stores)
         directory = self.path.parent
         fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
         try:
@@ -282,7 +288,7 @@ class StateFile:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        self._saved = generation
+        self._saved = saved
 
     def start(self) -> None:
         """Save within SAVE_EVERY after writes; a SIGTERM unwinds through `close` (uvicorn shuts
@@ -295,7 +301,7 @@ class StateFile:
 
     def _watch(self) -> None:
         while not self._stop.wait(SAVE_EVERY):
-            if self.runtime.store.generation != self._saved:
+            if generation(self.runtime) != self._saved:
                 try:
                     self.save()
                 except OSError as e:
@@ -326,4 +332,4 @@ async def state_put(body):
         load(rt, json_body(body))
     except StateError as e:
         raise ApiError("bad_request", str(e)) from None
-    return respond(200, {"status": "loaded", "records": rt.store.count()})
+    return respond(200, {"status": "loaded", "records": rt.count()})

@@ -287,10 +287,12 @@ def _prefer_plan(prefer: dict, operation, api, path: str) -> dict:
 
 
 def throwaway(runtime):
-    """The runtime with a copy of its store: a steered write runs on it and is forgotten."""
+    """The runtime with a copy of its stores: a steered write runs on them and is forgotten."""
     copied = copy.copy(runtime)
-    copied.store = Store()
-    copied.store.restore(runtime.store.snapshot())
+    copied.stores = {}
+    for name, store in runtime.stores.items():
+        copied.stores[name] = Store(name)
+        copied.stores[name].restore(store.snapshot())
     return copied
 
 

@@ -1,15 +1,26 @@
-"""In-memory state: canonical records per tenant and table, ids, one lock, snapshot and restore.
+"""In-memory state of one API: canonical records per tenant and table, id sequences, one lock,
+snapshot and restore.
 
-Records are plain snake_case dicts with an integer `id` and `<type>_id` foreign keys. Handlers
-mutate only under `store.lock` and validate before they write, so a refused request changes
-nothing. The interface is small on purpose, so that a shared backend can replace it later.
+Each mounted API owns one `Store` (its namespace): its ids and answers do not depend on which
+other APIs are mounted beside it. Records are plain snake_case dicts with an integer `id` and
+`<type>_id` foreign keys. Handlers mutate only under `store.lock` and validate before they write,
+so a refused request changes nothing.
+
+The interface is small on purpose, so that a shared backend (Redis, issue 19) can implement it
+per API namespace: reads `get`, `table`, `find`, `first_with`, `index`, `ordered`, `derived`;
+writes `insert`, `update`, `delete`, `next_id` inside `lock`; lifecycle `snapshot`, `restore`,
+`clear`, `contents`, `replace`, `count`. Id sequences are per table of the namespace (one
+counter key per table); a tenant is a key prefix inside it.
 """
 
 from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+
+NO_ROWS: Mapping[int, dict] = MappingProxyType({})  # a table never written: read-only, never created
 
 
 class WriteLock:
@@ -34,7 +45,8 @@ class WriteLock:
 
 
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, namespace: str = "") -> None:
+        self.namespace = namespace  # the API owning this state (a key prefix for a shared backend)
         self.lock = WriteLock(self)
         self.generation = 0  # counts writes (exits of the lock); derived values remember theirs
         self.epoch = 0  # counts requests that may have written (server.dispatch: every non-GET)
@@ -50,15 +62,20 @@ class Store:
         self._touched: set[tuple[str, str]] = set()
 
     # -- reads -------------------------------------------------------------------------------
-    def table(self, tenant: str, name: str) -> dict[int, dict]:
-        """The live table (id -> record) of one tenant; created empty on first use."""
+    def table(self, tenant: str, name: str) -> Mapping[int, dict]:
+        """The live table (id -> record) of one tenant, for reading; an empty read-only mapping
+        when nothing was ever written there (a read creates nothing)."""
         if self.lock.depth:
             self._touched.add((str(tenant), name))
-        return self._tables.setdefault(str(tenant), {}).setdefault(name, {})
+        return self._tables.get(str(tenant), {}).get(name, NO_ROWS)
 
     def _live(self, tenant: str, name: str) -> dict[int, dict]:
-        """`table` for the store's own writes, which keep the lookups up to date themselves."""
+        """The table an insert writes into (created here, and only here)."""
         return self._tables.setdefault(tenant, {}).setdefault(name, {})
+
+    def _rows(self, tenant: str, name: str) -> Mapping[int, dict]:
+        """`table` for the store's own use: no lookups dropped, nothing created."""
+        return self._tables.get(tenant, {}).get(name, NO_ROWS)
 
     def get(self, tenant: str, name: str, record_id) -> dict | None:
         if self.lock.depth:
@@ -115,7 +132,7 @@ class Store:
                 record = found[0]
                 if self.lock.depth:
                     self._touched.add(key[:2])
-                if record.get(field) == value and self._live(*key[:2]).get(record["id"]) is record:
+                if record.get(field) == value and self._rows(*key[:2]).get(record["id"]) is record:
                     return record
                 self._lookups.pop(key, None)  # changed behind the store's back: build it again
         except TypeError:  # an unhashable value: nothing stored under it can be looked up
@@ -162,16 +179,6 @@ class Store:
 
         return self.derived(("ordered", str(tenant), name, fields), build)
 
-    def tenants(self) -> Iterable[str]:
-        return list(self._tables)
-
-    def tenant_of(self, name: str, record_id: int) -> str | None:
-        """Which tenant holds this record (ids are unique per table across tenants)."""
-        for tenant, tables in self._tables.items():
-            if record_id in tables.get(name, {}):
-                return tenant
-        return None
-
     # -- writes ------------------------------------------------------------------------------
     def next_id(self, name: str) -> int:
         with self.lock:
@@ -205,7 +212,7 @@ class Store:
     def update(self, tenant: str, name: str, record_id: int, changes: dict) -> dict:
         with self.lock:
             tenant = str(tenant)
-            record = self._live(tenant, name)[int(record_id)]
+            record = self._rows(tenant, name)[int(record_id)]
             self._unlook(tenant, name, record, changes)
             record.update(changes)
             self._look(tenant, name, record, changes)
@@ -214,8 +221,9 @@ class Store:
     def delete(self, tenant: str, name: str, record_id: int) -> dict | None:
         with self.lock:
             tenant = str(tenant)
-            record = self._live(tenant, name).pop(int(record_id), None)
+            record = self._rows(tenant, name).get(int(record_id))
             if record is not None:
+                del self._tables[tenant][name][int(record_id)]
                 self._unlook(tenant, name, record)
             return record
 

@@ -41,9 +41,9 @@ def bearer(token: str) -> dict:
 
 
 def _store_contents(app):
-    """A deep copy of the store's tables and counters, comparable with ==."""
-    with app.runtime.store.lock:
-        return pickle.loads(pickle.dumps(app.runtime.store.contents()))
+    """A deep copy of every API's tables and counters, comparable with ==."""
+    stores = app.runtime.stores
+    return {name: pickle.loads(pickle.dumps(store.contents())) for name, store in stores.items()}
 
 
 def assert_round_trips(client, app) -> None:
@@ -59,8 +59,8 @@ def assert_round_trips(client, app) -> None:
     assert client.put("/_standin/state", json=document).status_code == 200
     after = _store_contents(app)
     assert after == before
-    assert [list(t) for tenant in after[0].values() for t in tenant.values()] == [
-        list(t) for tenant in before[0].values() for t in tenant.values()
+    assert [list(t) for api in after.values() for tenant in api[0].values() for t in tenant.values()] == [
+        list(t) for api in before.values() for tenant in api[0].values() for t in tenant.values()
     ]
 
 
@@ -79,18 +79,22 @@ def _bad_documents(good: dict):
         change(document)
         return document
 
-    widgets = lambda d: d["tenants"]["1308"]["widgets"]  # noqa: E731
-    yield changed(lambda d: widgets(d)[2].pop("width")), "tenants.1308.widgets[2]: lacks width"
-    yield changed(lambda d: widgets(d)[2].update(width="wide")), "tenants.1308.widgets[2].width: a string"
+    widgets = lambda d: d["tenants"]["productive"]["1308"]["widgets"]  # noqa: E731
+    yield changed(lambda d: widgets(d)[2].pop("width")), "tenants.productive.1308.widgets[2]: lacks width"
+    yield (
+        changed(lambda d: widgets(d)[2].update(width="wide")),
+        "tenants.productive.1308.widgets[2].width: a string",
+    )
     yield changed(lambda d: widgets(d)[3].update(id=widgets(d)[2]["id"])), "appears twice"
     yield changed(lambda d: widgets(d)[0].update(id=10**6)), "above the table's counter"
     yield (
-        changed(lambda d: d["tenants"]["1308"].update(widgets={"1": {}})),
-        "tenants/1308/widgets: {'1': {}} is not of type 'array'",
+        changed(lambda d: d["tenants"]["productive"]["1308"].update(widgets={"1": {}})),
+        "tenants/productive/1308/widgets: {'1': {}} is not of type 'array'",
     )
     yield changed(lambda d: d.update(apis=["nope"])), "'nope' is not mounted"
     yield changed(lambda d: d.update(format="other/1")), "format"
-    yield changed(lambda d: d["ids"].update(widgets=-1)), "ids"
+    yield changed(lambda d: d["ids"]["productive"].update(widgets=-1)), "ids"
+    yield changed(lambda d: d["ids"].pop("productive")), "ids: must be an object with one entry per API"
 
 
 def test_state_round_trips_exactly_and_a_bad_document_changes_nothing(client, app):
@@ -99,9 +103,10 @@ def test_state_round_trips_exactly_and_a_bad_document_changes_nothing(client, ap
     for document, problem in _bad_documents(good):
         assert_refused(client, app, document, problem)
     one = client.get("/_standin/state?api=productive").json()
-    assert set(one["tenants"]) == {"1308", "1309", "_auth"} and one["apis"] == ["productive"]
+    assert set(one["tenants"]["productive"]) == {"1308", "1309", "_auth"} and one["apis"] == ["productive"]
     assert client.get("/_standin/state?api=nope").status_code == 404
-    one["tenants"]["1308"]["widgets"] = one["tenants"]["1308"]["widgets"][:1]
+    widgets = one["tenants"]["productive"]["1308"]
+    widgets["widgets"] = widgets["widgets"][:1]
     client.post(RG_CLIENTS, json={"name": "Stays"}, headers=bearer("1.standin-resourceguru-demo-token"))
     assert client.put("/_standin/state", json=one).status_code == 200  # replaces productive's state only
     assert len(client.get("/productive/api/v2/widgets", headers=PRODUCTIVE).json()["data"]) == 1
@@ -164,7 +169,7 @@ def test_a_running_timer_and_created_stamps_follow_the_clock_and_reset_restores_
     assert (
         client.post("/ibuildapp/api/demo/ts/start", json={"task_id": 1}, headers=IBUILDAPP).status_code == 200
     )
-    entry = list(app.runtime.store.table("ibuildapp:demo", "time_entries").values())[-1]  # the newest
+    entry = list(app.runtime.stores["ibuildapp"].table("ibuildapp:demo", "time_entries").values())[-1]  # the newest
 
     def duration():
         r = client.post("/ibuildapp/api/demo/ts/get", json={"time_entry_id": entry["id"]}, headers=IBUILDAPP)
@@ -305,7 +310,7 @@ def test_a_state_file_that_does_not_check_out_loads_nothing(tmp_path, app):
     path = tmp_path / "state.json"
     before = _store_contents(app)
     document = orjson.loads(persistence.export(app.runtime))
-    document["tenants"]["1308"]["widgets"][0]["width"] = "wide"
+    document["tenants"]["productive"]["1308"]["widgets"][0]["width"] = "wide"
     path.write_bytes(orjson.dumps(document))
     with pytest.raises(persistence.StateError, match="widgets.0..width: a string"):
         persistence.StateFile(app.runtime, path).load()

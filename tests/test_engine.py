@@ -294,7 +294,7 @@ def test_kept_read_answers_follow_writes_and_callers(client, app):
     assert patched.status_code == 200
     assert client.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 5
     # a change made without the store's lock is seen once the non-GET request making it has ended
-    store = app.runtime.store
+    store = app.runtime.stores["productive"]
     store.get("1308", "widgets", 1)["width"] = 6
     epoch = store.epoch
     assert client.delete("/productive/api/v2/widgets/999999", headers=PRODUCTIVE).status_code == 404
@@ -548,7 +548,7 @@ def test_fresh_answers_mode_keeps_nothing():
     url = "/productive/api/v2/widgets/1"
     with app.test_client() as c:
         assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] != 7
-        app.runtime.store.get("1308", "widgets", 1)["width"] = 7  # unseen by a kept answer
+        app.runtime.stores["productive"].get("1308", "widgets", 1)["width"] = 7  # unseen by a kept answer
         assert c.get(url, headers=PRODUCTIVE).json()["data"]["attributes"]["width"] == 7
 
 

@@ -84,7 +84,7 @@ def test_working_day(client, app):
         {"time_entry_id": entry_id, "start_datetime": day, "end_datetime": day + 8 * 3600 + 1800},
         me,
     )
-    brk = app.runtime.store.get(TN, "breaks", break_id)
+    brk = app.runtime.stores["ibuildapp"].get(TN, "breaks", break_id)
     brk.update(start_time=day + 4 * 3600, end_time=day + 4 * 3600 + 1800)
     breaks = _post(client, "ts/breaks", {"time_entry_id": entry_id}, me)
     assert breaks["count"] == 1 and breaks["data"][0]["duration"] == 1800
@@ -166,7 +166,7 @@ def test_search_filters_paging_and_groups(client):
 
 
 def test_deleting_a_project_deletes_its_tasks_and_their_entries(client, app):
-    store = app.runtime.store
+    store = app.runtime.stores["ibuildapp"]
     task_ids = {t["id"] for t in store.find(TN, "tasks", lambda t: t["project_id"] == 1)}
     assert any(store.find(TN, "time_entries", lambda e: e["task_id"] in task_ids))
     _post(client, "project/delete", {"project_id": 1})
@@ -190,7 +190,7 @@ def test_integrations_keep_settings(client, app):
     url = _post(client, "integration/adp/authorize", {})["data"]["url"]
     assert url.startswith("https://accounts.adp.com/auth/oauth/v2/authorize?client_id=abc&")
     assert url == _post(client, "integration/adp/authorize", {})["data"]["url"]
-    settings = next(app.runtime.store.find(TN, "integrations", lambda i: i["name"] == "adp"))["settings"]
+    settings = next(app.runtime.stores["ibuildapp"].find(TN, "integrations", lambda i: i["name"] == "adp"))["settings"]
     assert settings == {"import_employees": True}
     imported = _post(client, "integration/xero/import_employees", {})["data"]
     assert len(imported["imported"]) == 3 and list(imported["updated"]) == ["2"]
@@ -201,7 +201,7 @@ def test_integrations_keep_settings(client, app):
 
 
 def test_refused_requests_change_nothing(client, app):
-    before = app.runtime.store.snapshot()
+    before = app.runtime.stores["ibuildapp"].snapshot()
     refused = [
         ("register", {"email": "test@test.com", "password": "12345678"}, {}, 400),
         ("register", {"email": "x@test.com", "password": "short"}, {}, 400),
@@ -222,7 +222,7 @@ def test_refused_requests_change_nothing(client, app):
         r = client.post(f"{BASE}/api/{APP}/{path}", json=body, headers=headers)
         assert r.status_code == status, (path, r.text)
         assert r.json()["status"] == "ERROR"
-    assert app.runtime.store.snapshot() == before
+    assert app.runtime.stores["ibuildapp"].snapshot() == before
 
 
 def test_registration_rules(client):
@@ -317,7 +317,7 @@ def test_marked_reads_change_nothing_and_their_kept_answers_follow_writes(client
     must never write: the store is unchanged after each, with its example body and without."""
     app.runtime.clock.freeze(True)  # running entries' durations follow the clock (reset resumes it)
     assert {op["operationId"] for op in READS.values()} >= {"user_search", "ts_search_group"}
-    store = app.runtime.store
+    store = app.runtime.stores["ibuildapp"]
     before, generation = store.snapshot(), store.generation
     for path, op in READS.items():
         content = op.get("requestBody", {}).get("content", {}).get("application/json", {})

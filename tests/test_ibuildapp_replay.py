@@ -233,7 +233,7 @@ def _unexplained(path: str, problems: list[str]) -> list[str]:
 
 
 def _running_entry(app, user_id=1) -> int:
-    rows = app.runtime.store.find(
+    rows = app.runtime.stores["ibuildapp"].find(
         TN, "time_entries", lambda e: e["user_id"] == user_id and e["end_time"] is None
     )
     return next(rows)["id"]
@@ -273,7 +273,7 @@ def test_seed_exchange_replays(client, app, x):
         if x.path.endswith("break_stop"):
             client.post(f"{BASE}/api/{APP}/ts/break_start", json=body, headers=H)
     if x.path.endswith("/ts/approve"):
-        rows = app.runtime.store.find(
+        rows = app.runtime.stores["ibuildapp"].find(
             TN, "time_entries", lambda e: e["status"] == "in-progress" and e["end_time"]
         )
         body = {"time_entry_ids": sorted(e["id"] for e in rows)[:3]}

@@ -68,7 +68,7 @@ def test_every_view_of_every_record_is_its_schema_exactly(client, app, table):
         running = client.post(f"{BASE}/api/{APP}/user/dashboard", json={}, headers=H).json()
         entry = running["data"]["current_time_entry"]["id"]
         client.post(f"{BASE}/api/{APP}/ts/break_start", json={"time_entry_id": entry}, headers=H)
-    assert _problems(app.runtime.store, table)[:5] == []
+    assert _problems(app.runtime.stores["ibuildapp"], table)[:5] == []
 
 
 def _problems(store, table: str) -> list[str]:
@@ -89,7 +89,7 @@ def _problems(store, table: str) -> list[str]:
 
 def test_a_view_with_an_undocumented_key_or_a_negative_date_fails(client, app, monkeypatch):
     """Broken variants: groups sent with their notes, projects with a date before 1970."""
-    store = app.runtime.store
+    store = app.runtime.stores["ibuildapp"]
     record, project = views.group_record, views.project_record
     monkeypatch.setattr(views, "group_record", lambda s, tn, g: {**record(s, tn, g), "notes": "x"})
     monkeypatch.setattr(

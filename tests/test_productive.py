@@ -162,7 +162,7 @@ def test_create_update_delete_change_what_reads_return(client):
 
 
 def test_refused_requests_change_nothing(client, app):
-    before = app.runtime.store.snapshot()
+    before = app.runtime.stores["productive"].snapshot()
     bad = {
         "data": {
             "type": "entitlements",
@@ -184,7 +184,7 @@ def test_refused_requests_change_nothing(client, app):
         ).status_code
         == 422
     )
-    assert app.runtime.store.snapshot() == before
+    assert app.runtime.stores["productive"].snapshot() == before
 
 
 def test_other_content_type_is_415_and_bad_json_is_400(client):

@@ -273,7 +273,7 @@ def test_custom_field_with_options(client):
 
 
 def test_a_refused_request_changes_nothing(app, client):
-    before = app.runtime.store.snapshot()
+    before = app.runtime.stores["resourceguru"].snapshot()
     r = client.post(
         f"{ACC}/projects", json={"name": "X", "client_id": 3, "activity_type_ids": [1, 999]}, headers=H
     )
@@ -281,7 +281,7 @@ def test_a_refused_request_changes_nothing(app, client):
     assert client.post(f"{ACC}/clients", json={"name": 5}, headers=H).status_code == 422
     assert client.put(f"{ACC}/resources/1", json={"resource_type_id": 999}, headers=H).status_code == 422
     assert client.post(f"{V1}/other-corp/clients", json={"name": "X"}, headers=H).status_code == 403
-    assert app.runtime.store.snapshot() == before
+    assert app.runtime.stores["resourceguru"].snapshot() == before
 
 
 def test_part_two_operations_are_scoped_to_the_account(client):

@@ -14,7 +14,7 @@ _APP_IN_PATH = re.compile(r"/api/([^/]+)/")
 
 
 def tenant(app_code: str) -> str:
-    """The store tenant of one app (prefixed: other vendors share the store)."""
+    """The store tenant of one app."""
     return f"ibuildapp:{app_code}"
 
 
@@ -23,7 +23,7 @@ def app_exists(store, code: str) -> bool:
 
 
 def bearer_info(token: str, request=None) -> dict | None:
-    store = request.scope["standin"].store
+    store = request.scope["standin"].stores["ibuildapp"]
     found = store.first_with(AUTH_TENANT, "tokens", "token", token)
     if found is None:
         return None

@@ -22,7 +22,8 @@ from collections.abc import Callable
 
 from connexion.context import context
 
-from server.api import ApiError, Violation, json_body, respond, runtime
+from server.api import ApiError, Violation, json_body, respond
+from server.api import store as api_store
 from server.vendors.ibuildapp import records as rec
 from server.vendors.ibuildapp import views
 from server.vendors.ibuildapp.auth import tenant
@@ -31,7 +32,7 @@ from server.vendors.ibuildapp.auth import tenant
 
 
 def store():
-    return runtime().store
+    return api_store("ibuildapp")
 
 
 def read_body(body) -> dict:

@@ -8,7 +8,7 @@ AUTH_TENANT = "_auth"
 
 
 def _token(request, value: str | None) -> dict | None:
-    store = request.scope["standin"].store
+    store = request.scope["standin"].stores["productive"]
     return store.first_with(AUTH_TENANT, "tokens", "token", value)
 
 

@@ -7,9 +7,13 @@ from itertools import islice
 
 from connexion.context import context
 
-from server.api import ApiError, Violation, json_body, request, respond, runtime
+from server.api import ApiError, Violation, json_body, request, respond, store
 from server.vendors.productive import jsonapi
 from server.vendors.productive.jsonapi import CONTENT_TYPE, KINDS
+
+
+def _store():
+    return store("productive")
 
 
 def _tenant() -> str:
@@ -54,12 +58,12 @@ FILTERS = {
 
 
 def _document(type_: str, record: dict, status: int = 200):
-    rt, tenant = runtime(), _tenant()
+    tenant = _tenant()
     kind = KINDS[type_]
     paths = _include_paths(type_)
     body = {
         "data": jsonapi.resource(kind, record, int(tenant)),
-        "included": jsonapi.included(rt.store, tenant, type_, [record], paths),
+        "included": jsonapi.included(_store(), tenant, type_, [record], paths),
         "meta": jsonapi.meta(),
     }
     return respond(status, body, CONTENT_TYPE)
@@ -82,9 +86,9 @@ def _sorted(rows: list[dict], sort: str | None) -> list[dict]:
 
 
 def _list(type_: str):
-    rt, tenant, req = runtime(), _tenant(), request()
+    tenant, req = _tenant(), request()
     query = req.query_params
-    table = rt.store.table(tenant, type_)
+    table = _store().table(tenant, type_)
     wanted = [FILTERS[type_][k[7:-1]](v) for k, v in query.items() if k.startswith("filter[")]
     number, size = int(query.get("page[number]", 1)), int(query.get("page[size]", 30))
     start = (number - 1) * size
@@ -95,7 +99,7 @@ def _list(type_: str):
         total, page = len(table), list(islice(table.values(), start, start + size))
     body = {
         "data": [jsonapi.resource(KINDS[type_], r, int(tenant)) for r in page],
-        "included": jsonapi.included(rt.store, tenant, type_, page, _include_paths(type_, query)),
+        "included": jsonapi.included(_store(), tenant, type_, page, _include_paths(type_, query)),
         "links": jsonapi.page_links(req, number, size, total),
         "meta": jsonapi.page_meta(number, size, total),
     }
@@ -103,7 +107,7 @@ def _list(type_: str):
 
 
 def _existing(type_: str, record_id) -> dict:
-    record = runtime().store.get(_tenant(), type_, record_id)
+    record = _store().get(_tenant(), type_, record_id)
     if record is None:
         raise ApiError("not_found", "Record not found")
     return record
@@ -111,7 +115,7 @@ def _existing(type_: str, record_id) -> dict:
 
 def _check_refs(refs: dict[tuple, tuple[str, object]]) -> None:
     """Every referenced record must exist in the organization: 'attribute is invalid' otherwise."""
-    store, tenant = runtime().store, _tenant()
+    store, tenant = _store(), _tenant()
     bad = [
         Violation("body", path, "exists", "not found", value)
         for path, (table, value) in refs.items()
@@ -123,7 +127,7 @@ def _check_refs(refs: dict[tuple, tuple[str, object]]) -> None:
 
 def _create(type_: str, defaults: dict, changes_of, body):
     """Validate the references, then insert: a refused create stores nothing."""
-    store = runtime().store
+    store = _store()
     with store.lock:
         record = {**defaults, **changes_of(json_body(body)["data"], None)}
         store.insert(_tenant(), type_, record)
@@ -131,7 +135,7 @@ def _create(type_: str, defaults: dict, changes_of, body):
 
 
 def _update(type_: str, id_: int, changes_of, body):
-    store = runtime().store
+    store = _store()
     with store.lock:
         record = _existing(type_, id_)
         record.update(changes_of(json_body(body)["data"], record))
@@ -139,7 +143,7 @@ def _update(type_: str, id_: int, changes_of, body):
 
 
 def _delete(type_: str, id_: int):
-    store = runtime().store
+    store = _store()
     with store.lock:
         _existing(type_, id_)
         store.delete(_tenant(), type_, id_)

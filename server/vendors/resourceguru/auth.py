@@ -18,7 +18,7 @@ TOKEN_LIFETIME = 604800  # seven days
 
 
 def _store(request):
-    return request.scope["standin"].store
+    return request.scope["standin"].stores["resourceguru"]
 
 
 def login(store, email: str, password: str) -> dict | None:

@@ -11,7 +11,7 @@ import logging
 
 from connexion.context import context
 
-from server.api import ApiError, Violation, json_body, request, runtime
+from server.api import ApiError, Violation, json_body, request, store
 from server.clock import clock
 from server.vendors.resourceguru import webhooks
 from server.vendors.resourceguru.auth import OAUTH
@@ -29,7 +29,7 @@ def _today() -> str:
 
 
 def _store():
-    return runtime().store
+    return store("resourceguru")
 
 
 def _query(name: str, default=None):

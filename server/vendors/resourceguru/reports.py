@@ -253,12 +253,6 @@ class Report:
         return sum(self.availability(rid)[0] for rid in self.resources)
 
 
-def _report() -> Report:
-    account = request().path_params.get("account")
-    first, last = _range()
-    return Report(account, first, last)
-
-
 def _entity(slug: str, table: str, id_) -> dict:
     record = _store().get(slug, table, id_)
     if record is None or record.get("deleted"):
