@@ -13,6 +13,8 @@ All renderers take (store, tenant, record), so any of them can render an id-keye
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from server.vendors.ibuildapp import records as rec
 
 
@@ -20,7 +22,8 @@ def _float(value):
     return None if value is None else float(value)
 
 
-def _pick(full: dict, keys: tuple[str, ...]) -> dict:
+def _pick(full: dict, keys: Sequence[str]) -> dict:
+    """The view's keys, in its documented order; unset (None) values left out."""
     return {k: full[k] for k in keys if full.get(k) is not None}
 
 
