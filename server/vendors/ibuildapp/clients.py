@@ -57,11 +57,11 @@ def _client_status(b: dict, default="active") -> str:
     return "active" if b["status"] else "inactive"
 
 
-async def client_get(body=None, **_):
+async def client_get(app_code, body):
     return read_one(body, "clients", "client_id", "Client", v.client_record)
 
 
-async def client_create(body=None, **_):
+async def client_create(app_code, body):
     b, tn, _info = request(body)
     s = store()
     record = {"id": None, **{k: b.get(k) for k in CLIENT_FIELDS}, "status": _client_status(b)}
@@ -70,7 +70,7 @@ async def client_create(body=None, **_):
     return created(client)
 
 
-async def client_update(body=None, **_):
+async def client_update(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -141,13 +141,13 @@ def _client_projects(tn: str, b: dict, show):
     return related
 
 
-async def client_search(body=None, **_):
+async def client_search(app_code, body):
     b, tn, _info = request(body)
     show, related = render(tn, v.client_item), _client_projects(tn, b, v.project_ref)
     return found(_client_rows(tn, b), b, show, "client(s)", "clients", related, limit=10)
 
 
-async def client_search_group(body=None, **_):
+async def client_search_group(app_code, body):
     b, tn, _info = request(body)
     field = b.get("group_by") or "status"
     show, related = render(tn, v.client_group_item), _client_projects(tn, b, v.project_tasks)
@@ -161,7 +161,7 @@ async def client_search_group(body=None, **_):
 CLIENT_COLUMNS = "id email name contact_info address state city industry website notes status".split()
 
 
-async def client_export_csv(body=None, **_):
+async def client_export_csv(app_code, body):
     b, tn, _info = request(body)
     with_projects = "projects" in (b.get("with") or [])
     rows = []
@@ -174,14 +174,14 @@ async def client_export_csv(body=None, **_):
     return csv_reply(CLIENT_COLUMNS + (["projects"] if with_projects else []), rows)
 
 
-async def client_delete(body=None, **_):
+async def client_delete(app_code, body):
     return delete_one(body, "clients", "client_id", "Client", cascade.delete_client)
 
 
 # ------------------------------------------------------------------------------ invoices
 
 
-async def invoice_get(body=None, **_):
+async def invoice_get(app_path, body):
     return read_one(
         body, "invoices", "invoice_id", "Invoice", v.invoice_record, message="Successfully found."
     )
@@ -196,7 +196,7 @@ def _invoice_amount(tn: str, task_ids: list[int]) -> float:
     return rec.cost(s, tn, list(entries))[1]
 
 
-async def invoice_create(body=None, **_):
+async def invoice_create(app_path, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -220,11 +220,11 @@ async def invoice_create(body=None, **_):
     return created(invoice)
 
 
-async def invoice_update(body=None, **_):
+async def invoice_update(app_path, body):
     return update_one(body, "invoices", "invoice_id", "Invoice", ("due_date", "status", "amount"))
 
 
-async def invoice_set_payed(body=None, **_):
+async def invoice_set_payed(app_path, body):
     """Marks the invoice paid and the time entries it bills as payed."""
     b, tn, _info = request(body)
     s = store()
@@ -249,16 +249,16 @@ def _invoice_rows(tn: str, b: dict) -> list[dict]:
     return by_id(store().find(tn, "invoices", keep))
 
 
-async def invoice_search(body=None, **_):
+async def invoice_search(app_path, body):
     b, tn, _info = request(body)
     return found(_invoice_rows(tn, b), b, render(tn, v.invoice_record), "invoice(s)", limit=10)
 
 
-async def invoice_search_group(body=None, **_):
+async def invoice_search_group(app_path, body):
     b, tn, _info = request(body)
     show = render(tn, v.invoice_record)
     return found_groups(_invoice_rows(tn, b), b, show, group_key(b), limit=10)
 
 
-async def invoice_delete(body=None, **_):
+async def invoice_delete(app_path, body):
     return delete_one(body, "invoices", "invoice_id", "Invoice", cascade.delete_invoice)

@@ -57,25 +57,25 @@ def _comments(body, target: str):
     return ok(data=data, count=len(data["comments"]))  # documented without a message
 
 
-async def invoice_add_comment(body=None, **_):
+async def invoice_add_comment(app_code, body):
     return _comment(body, "invoice")
 
 
-async def invoice_comments(body=None, **_):
+async def invoice_comments(app_code, body):
     return _comments(body, "invoice")
 
 
-async def task_add_comment(body=None, **_):
+async def task_add_comment(app_code, body):
     return _comment(body, "task")
 
 
-async def task_comments(body=None, **_):
+async def task_comments(app_code, body):
     return _comments(body, "task")
 
 
-async def ts_add_comment(body=None, **_):
+async def ts_add_comment(app_code, body):
     return _comment(body, "time_entry")
 
 
-async def ts_comments(body=None, **_):
+async def ts_comments(app_code, body):
     return _comments(body, "time_entry")

@@ -80,43 +80,43 @@ def _disconnect(name: str) -> object:
     return ok(message="Disconnect success")
 
 
-async def integration_qbo_update(body=None, **_):
+async def integration_qbo_update(app_code, body):
     return _update("qbo", body)
 
 
-async def integration_xero_update(body=None, **_):
+async def integration_xero_update(app_code, body):
     return _update("xero", body)
 
 
-async def integration_adp_update(body=None, **_):
+async def integration_adp_update(app_code, body):
     return _update("adp", body)
 
 
-async def integration_qbo_authorize(body=None, **_):
+async def integration_qbo_authorize(app_code, body):
     return _authorize("qbo")
 
 
-async def integration_xero_authorize(body=None, **_):
+async def integration_xero_authorize(app_code, body):
     return _authorize("xero")
 
 
-async def integration_adp_authorize(body=None, **_):
+async def integration_adp_authorize(app_code, body):
     return _authorize("adp")
 
 
-async def integration_qbo_disconnect(body=None, **_):
+async def integration_qbo_disconnect(app_code, body):
     return _disconnect("qbo")
 
 
-async def integration_xero_disconnect(body=None, **_):
+async def integration_xero_disconnect(app_code, body):
     return _disconnect("xero")
 
 
-async def integration_adp_disconnect(body=None, **_):
+async def integration_adp_disconnect(app_code, body):
     return _disconnect("adp")
 
 
-async def integration_xero_import_employees(body=None, **_):
+async def integration_xero_import_employees(app_code, body):
     """Xero's employees (fixture table `xero_employees`): new e-mails become users, known ones are updated."""
     tn, _info = session()
     s = store()
@@ -136,7 +136,7 @@ async def integration_xero_import_employees(body=None, **_):
     return ok(data={"imported": imported or [], "updated": updated or []})
 
 
-async def integration_xero_import_customers(body=None, **_):
+async def integration_xero_import_customers(app_code, body):
     """Xero's contacts (fixture table `xero_customers`): clients matched by name are passed, others imported."""
     tn, _info = session()
     s = store()
@@ -165,7 +165,7 @@ async def integration_xero_import_customers(body=None, **_):
     return ok(data=data)
 
 
-async def integration_qbo_export_timeentries(body=None, **_):
+async def integration_qbo_export_timeentries(app_code, body):
     """Approved, finished entries are exported (a QBO TimeActivity id each); users already exported
     are passed, others exported; running or unapproved entries fail with QBO's message."""
     b, tn, _info = request(body)

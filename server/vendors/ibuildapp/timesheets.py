@@ -80,7 +80,7 @@ def need_entries(tn: str, ids: list[int]) -> list[dict]:
     return found_entries
 
 
-async def ts_start(body=None, **_):
+async def ts_start(app_code, body):
     """Opens a time entry of the caller for the task; one running entry per user."""
     b, tn, info = request(body)
     if b.get("task_id") is None:
@@ -97,7 +97,7 @@ async def ts_start(body=None, **_):
     return ok(message="Successfully started.")
 
 
-async def ts_stop(body=None, **_):
+async def ts_stop(app_code, body):
     """Closes the caller's running entry (of the task, when task_id is given) and its open break."""
     b, tn, info = request(body)
     s = store()
@@ -119,7 +119,7 @@ async def ts_stop(body=None, **_):
     return ok(message="Stopped.")
 
 
-async def ts_create(body=None, **_):
+async def ts_create(app_code, body):
     """A finished (or, without end_time, running) entry for any user, with the given times."""
     b, tn, info = request(body)
     with store().lock:
@@ -139,7 +139,7 @@ async def ts_create(body=None, **_):
     return created(entry)
 
 
-async def ts_get(body=None, **_):
+async def ts_get(app_code, body):
     b, tn, _info = request(body)
     s = store()
     entry = need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
@@ -164,7 +164,7 @@ async def ts_get(body=None, **_):
     return ok(message="1 time entries found.", data=data, count=1)
 
 
-async def ts_update(body=None, **_):
+async def ts_update(app_path, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -212,27 +212,27 @@ def _entries_related(tn: str, b: dict):
     )
 
 
-async def ts_search(body=None, **_):
+async def ts_search(app_path, body):
     b, tn, _info = request(body)
     show = render(tn, v.entry_item)
     rows = _entry_rows(tn, b)
     return found(rows, b, show, "time entries", "time_entries", _entries_related(tn, b))
 
 
-async def ts_search_group(body=None, **_):
+async def ts_search_group(app_path, body):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"user": "user_id", "task": "task_id", "schedule": "schedule_id"})
     show = render(tn, v.entry_item)
     return found_groups(_entry_rows(tn, b), b, show, key, _entries_related(tn, b))
 
 
-async def ts_delete(body=None, **_):
+async def ts_delete(app_path, body):
     return delete_one(
         body, "time_entries", "time_entry_id", "", cascade.delete_entry, "Time entry not found."
     )
 
 
-async def ts_history(body=None, **_):
+async def ts_history(app_path, body):
     b, tn, _info = request(body)
     entry = need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
     data = status_history(
@@ -252,7 +252,7 @@ def _open_breaks(tn: str, entry_id: int):
     return store().find(tn, "breaks", lambda x: x["time_entry_id"] == entry_id and x["end_time"] is None)
 
 
-async def ts_break_start(body=None, **_):
+async def ts_break_start(app_path, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -269,7 +269,7 @@ async def ts_break_start(body=None, **_):
     return ok(message="Successfully started.", id=brk["id"])
 
 
-async def ts_break_stop(body=None, **_):
+async def ts_break_stop(app_path, body):
     b, tn, _info = request(body)
     with store().lock:
         need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
@@ -280,7 +280,7 @@ async def ts_break_stop(body=None, **_):
     return ok(message="Stopped.")
 
 
-async def ts_breaks(body=None, **_):
+async def ts_breaks(app_path, body):
     b, tn, _info = request(body)
     entry = need(tn, "time_entries", b["time_entry_id"], "TimeEntry")
     data = [v.break_item(store(), tn, x) for x in _breaks(tn, entry["id"])]
@@ -290,7 +290,7 @@ async def ts_breaks(body=None, **_):
 # ------------------------------------------------------------------------------ approval, cost, export
 
 
-async def ts_approve(body=None, **_):
+async def ts_approve(app_path, body):
     """Approves the finished entries among the ids; running or already approved ones are left."""
     b, tn, info = request(body)
     with store().lock:
@@ -306,7 +306,7 @@ async def ts_approve(body=None, **_):
     return ok(message="Successfully approved.", data=done, count=len(done))
 
 
-async def ts_calc(body=None, **_):
+async def ts_calc(app_path, body):
     """Worked seconds (breaks deducted) and cost of the APPROVED entries among the ids."""
     b, tn, _info = request(body)
     entries = [
@@ -346,7 +346,7 @@ def _export_row(tn: str, e: dict) -> list:
     ]
 
 
-async def ts_export(body=None, **_):
+async def ts_export(app_path, body):
     b, tn, _info = request(body)
     rows = _entry_rows(tn, pick(b, ("time_entry_ids", "task_id", "user_id", "status")))
     return csv_reply(TS_COLUMNS if b.get("with_headers") else None, [_export_row(tn, e) for e in rows])

@@ -34,9 +34,8 @@ from server.vendors.ibuildapp.common import (
 # ------------------------------------------------------------------------------ auth
 
 
-def _app_code(kwargs: dict) -> str:
-    code = kwargs.get("app_code") or kwargs.get("APP_CODE") or kwargs.get("app_path")
-    if not code or not app_exists(store(), code):
+def _app_code(code: str) -> str:
+    if not app_exists(store(), code):
         raise ApiError("not_found", "App not found.")
     return code
 
@@ -48,9 +47,9 @@ def _session_token(app: str, user_id: int) -> str:
     return token
 
 
-async def auth_login(body=None, **kwargs):
+async def auth_login(app_code, body):
     b, s = read_body(body), store()
-    app = _app_code(kwargs)
+    app = _app_code(app_code)
     tn = tenant(app)
     email = b["email"].lower()
     user = next(s.find(tn, "users", lambda u: u["email"].lower() == email), None)
@@ -63,9 +62,9 @@ async def auth_login(body=None, **kwargs):
     return ok(message="Successfully authorized.", token=token)
 
 
-async def auth_register(body=None, **kwargs):
+async def auth_register(app_code, body):
     b, s = read_body(body), store()
-    app = _app_code(kwargs)
+    app = _app_code(app_code)
     tn = tenant(app)
     with s.lock:
         unique_email(tn, b["email"])
@@ -127,11 +126,11 @@ def _user_id(b: dict, info: dict) -> int:
     return b.get("user_id") or info["user_id"]
 
 
-async def user_get(body=None, **_):
+async def user_get(app_code, body):
     return read_one(body, "users", _user_id, "User", v.user_record)
 
 
-async def user_create(body=None, **_):
+async def user_create(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -140,7 +139,7 @@ async def user_create(body=None, **_):
     return created(user)
 
 
-async def user_update(body=None, **_):
+async def user_update(app_code, body):
     b, tn, info = request(body)
     s = store()
     with s.lock:
@@ -174,22 +173,22 @@ def _user_rows(tn: str, b: dict) -> list[dict]:
     return by_id(store().find(tn, "users", keep))
 
 
-async def user_search(body=None, **_):
+async def user_search(app_code, body):
     b, tn, _info = request(body)
     return found(_user_rows(tn, b), b, render(tn, v.user_item), "user(s)")
 
 
-async def user_search_group(body=None, **_):
+async def user_search_group(app_code, body):
     b, tn, _info = request(body)
     key = group_key(b, "is_active", {"is_active": "activated"})
     return found_groups(_user_rows(tn, b), b, render(tn, v.user_record), key, order="order")
 
 
-async def user_delete(body=None, **_):
+async def user_delete(app_code, body):
     return delete_one(body, "users", _user_id, "User", cascade.delete_user)
 
 
-async def user_dashboard(body=None, **_):
+async def user_dashboard(app_code, body):
     b, tn, info = request(body)
     s = store()
     user = need(tn, "users", _user_id(b, info), "User")
@@ -241,7 +240,7 @@ def _filter_entries(rows: list[dict], filters: dict) -> list[dict]:
     return rows
 
 
-async def user_history(body=None, **_):
+async def user_history(app_code, body):
     b, tn, info = request(body)
     s = store()
     user = need(tn, "users", _user_id(b, info), "User")
@@ -263,11 +262,11 @@ async def user_history(body=None, **_):
 # ------------------------------------------------------------------------------ groups
 
 
-async def group_get(body=None, **_):
+async def group_get(app_path, body):
     return read_one(body, "groups", "group_id", "Group", v.group_record, message="Successfully found.")
 
 
-async def group_create(body=None, **_):
+async def group_create(app_path, body):
     b, tn, _info = request(body)
     s = store()
     record = {
@@ -284,11 +283,11 @@ async def group_create(body=None, **_):
     return created(group)
 
 
-async def group_update(body=None, **_):
+async def group_update(app_path, body):
     return update_one(body, "groups", "group_id", "Group", ("name", "description", "notes", "status"))
 
 
-async def group_search(body=None, **_):
+async def group_search(app_path, body):
     b, tn, _info = request(body)
 
     def keep(g):
@@ -301,15 +300,15 @@ async def group_search(body=None, **_):
     return found(by_id(store().find(tn, "groups", keep)), b, render(tn, v.group_record), "group(s)")
 
 
-async def group_add_user(body=None, **_):
+async def group_add_user(app_path, body):
     return add_member(body, "groups", "group_id", "Group", "Successfully added.")
 
 
-async def group_delete_user(body=None, **_):
+async def group_delete_user(app_path, body):
     return remove_member(body, "groups", "group_id", "Group", "Successfully deleted.")
 
 
-async def group_get_users(body=None, **_):
+async def group_get_users(app_path, body):
     b, tn, _info = request(body)
     s = store()
     group = need(tn, "groups", b["group_id"], "Group")
@@ -318,5 +317,5 @@ async def group_get_users(body=None, **_):
     return ok(message=f"{len(data)} user(s) found.", data=data, count=len(data))
 
 
-async def group_delete(body=None, **_):
+async def group_delete(app_path, body):
     return delete_one(body, "groups", "group_id", "Group")

@@ -55,7 +55,7 @@ def _task_related(tn: str, b: dict, users, teams: bool = False):
     return related
 
 
-async def task_get_timesheets(body=None, **_):
+async def task_get_timesheets(body):
     b, tn, _info = request(body)
     task = need(tn, "tasks", b["task_id"], "Task")
     data = {
@@ -73,7 +73,7 @@ def task_status_change(tn: str, task: dict, status: str, user_id: int) -> None:
     )
 
 
-async def task_create(body=None, **_):
+async def task_create(app_path, body):
     b, tn, info = request(body)
     s = store()
     with s.lock:
@@ -94,7 +94,7 @@ async def task_create(body=None, **_):
     return created(task)
 
 
-async def task_update_timesheets(body=None, **_):
+async def task_update_timesheets(body):
     b, tn, info = request(body)
     s = store()
     with s.lock:
@@ -131,7 +131,7 @@ def _task_rows(tn: str, b: dict) -> list[dict]:
     return by_id(s.find(tn, "tasks", keep))
 
 
-async def task_search(body=None, **_):
+async def task_search(app_path, body):
     """Unlike other searches, the count is sent inside data."""
     b, tn, _info = request(body)
     rows = _task_rows(tn, b)
@@ -144,33 +144,33 @@ async def task_search(body=None, **_):
     return ok(message=f"{len(rows)} task(s) found.", data=data)
 
 
-async def task_search_group(body=None, **_):
+async def task_search_group(app_code, body):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"project": "project_id"})
     related = _task_related(tn, b, v.user_member, True)
     return found_groups(_task_rows(tn, b), b, render(tn, v.task_item), key, related)
 
 
-async def task_delete_timesheets(body=None, **_):
+async def task_delete_timesheets(body):
     return delete_one(body, "tasks", "task_id", "Task", cascade.delete_task)
 
 
-async def task_add_user(body=None, **_):
+async def task_add_user(app_path, body):
     return add_member(body, "tasks", "task_id", "Task", "User successfully added to task.")
 
 
-async def task_delete_user(body=None, **_):
+async def task_delete_user(app_path, body):
     return remove_member(body, "tasks", "task_id", "Task", "User successfully deleted from task.")
 
 
-async def task_history(body=None, **_):
+async def task_history(app_path, body):
     b, tn, _info = request(body)
     task = need(tn, "tasks", b["task_id"], "Task")
     data = status_history(tn, "task_history", lambda h: h["task_id"] == task["id"], "date", "str")
     return ok(message=f"{len(data)} history record(s) found.", data=data)
 
 
-async def task_work_history(body=None, **_):
+async def task_work_history(app_path, body):
     b, tn, _info = request(body)
     s = store()
     task = need(tn, "tasks", b["task_id"], "Task")
@@ -222,11 +222,11 @@ def _project_changes(b: dict) -> dict:
     return changes
 
 
-async def project_get(body=None, **_):
+async def project_get(app_code, body):
     return read_one(body, "projects", "project_id", "Project", v.project_record)
 
 
-async def project_create(body=None, **_):
+async def project_create(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -238,7 +238,7 @@ async def project_create(body=None, **_):
     return created(project)
 
 
-async def project_update(body=None, **_):
+async def project_update(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -284,20 +284,20 @@ def _project_related(tn: str, b: dict, clients):
     return related
 
 
-async def project_search(body=None, **_):
+async def project_search(app_code, body):
     b, tn, _info = request(body)
     show, related = render(tn, v.project_record), _project_related(tn, b, v.client_ref)
     return found(_project_rows(tn, b), b, show, "project(s)", "projects", related)
 
 
-async def project_search_group(body=None, **_):
+async def project_search_group(app_code, body):
     b, tn, _info = request(body)
     key = group_key(b, aliases={"client": "client_id"})
     show, related = render(tn, v.project_group_item), _project_related(tn, b, v.client_name)
     return found_groups(_project_rows(tn, b), b, show, key, related)
 
 
-async def project_delete(body=None, **_):
+async def project_delete(app_code, body):
     return delete_one(body, "projects", "project_id", "Project", cascade.delete_project)
 
 
@@ -306,11 +306,11 @@ async def project_delete(body=None, **_):
 _SCHEDULE_FIELDS = ("name", "days_of_week", "start_time", "end_time", "is_holiday", "is_overnight")
 
 
-async def schedule_get(body=None, **_):
+async def schedule_get(app_code, body):
     return read_one(body, "schedules", "schedule_id", "Schedule", v.schedule_record)
 
 
-async def schedule_create(body=None, **_):
+async def schedule_create(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -318,11 +318,11 @@ async def schedule_create(body=None, **_):
     return created(schedule)
 
 
-async def schedule_update(body=None, **_):
+async def schedule_update(app_code, body):
     return update_one(body, "schedules", "schedule_id", "Schedule", _SCHEDULE_FIELDS)
 
 
-async def schedule_search(body=None, **_):
+async def schedule_search(app_code, body):
     b, tn, _info = request(body)
     s = store()
 
@@ -339,7 +339,7 @@ async def schedule_search(body=None, **_):
     return found(rows, b, render(tn, v.schedule_record), "schedule(s)")
 
 
-async def schedule_delete(body=None, **_):
+async def schedule_delete(app_code, body):
     """Rates of the schedule are deleted with it; time entries keep no schedule."""
     return delete_one(body, "schedules", "schedule_id", "Schedule", cascade.delete_schedule)
 
@@ -349,7 +349,7 @@ async def schedule_delete(body=None, **_):
 _RATE_FIELDS = ("user_id", "schedule_id", "name", "amount", "duration_unit")
 
 
-async def rate_get(body=None, **_):
+async def rate_get(app_code, body):
     return read_one(body, "rates", "rate_id", "Rate", v.rate_record)
 
 
@@ -360,7 +360,7 @@ def _rate_refs(tn: str, b: dict) -> None:
         need(tn, "schedules", b["schedule_id"], "Schedule")
 
 
-async def rate_create(body=None, **_):
+async def rate_create(app_code, body):
     b, tn, _info = request(body)
     s = store()
     with s.lock:
@@ -369,11 +369,11 @@ async def rate_create(body=None, **_):
     return created(rate)
 
 
-async def rate_update(body=None, **_):
+async def rate_update(app_code, body):
     return update_one(body, "rates", "rate_id", "Rate", _RATE_FIELDS, check=_rate_refs)
 
 
-async def rate_search(body=None, **_):
+async def rate_search(app_code, body):
     b, tn, _info = request(body)
 
     def keep(r):
@@ -385,5 +385,5 @@ async def rate_search(body=None, **_):
     return found(by_id(store().find(tn, "rates", keep)), b, render(tn, v.rate_record), "rate(s)")
 
 
-async def rate_delete(body=None, **_):
+async def rate_delete(app_code, body):
     return delete_one(body, "rates", "rate_id", "Rate")

@@ -169,23 +169,31 @@ def _widget_changes(data: dict, current: dict | None) -> dict:
     return changes
 
 
-async def widgets_list(**_):
+async def widgets_list(
+    page_number=1,
+    page_size=30,
+    sort=None,
+    include=None,
+    filter_id=None,
+    filter_dashboard_id=None,
+    filter_report_layout_id=None,
+):
     return _list("widgets")
 
 
-async def widgets_get(id_: int, **_):
+async def widgets_get(id_: int, include=None):
     return _document("widgets", _existing("widgets", id_))
 
 
-async def widgets_create(body, **_):
+async def widgets_create(body):
     return _create("widgets", WIDGET_DEFAULTS, _widget_changes, body)
 
 
-async def widgets_update(id_: int, body, **_):
+async def widgets_update(id_: int, body):
     return _update("widgets", id_, _widget_changes, body)
 
 
-async def widgets_delete(id_: int, **_):
+async def widgets_delete(id_: int):
     return _delete("widgets", id_)
 
 
@@ -209,21 +217,31 @@ def _entitlement_changes(data: dict, current: dict | None) -> dict:
     return changes
 
 
-async def entitlements_list(**_):
+async def entitlements_list(
+    page_number=1,
+    page_size=30,
+    sort=None,
+    include=None,
+    filter_id=None,
+    filter_person_id=None,
+    filter_event_id=None,
+    filter_start_date=None,
+    filter_end_date=None,
+):
     return _list("entitlements")
 
 
-async def entitlements_get(id_: int, **_):
+async def entitlements_get(id_: int, include=None):
     return _document("entitlements", _existing("entitlements", id_))
 
 
-async def entitlements_create(body, **_):
+async def entitlements_create(body):
     return _create("entitlements", {"used": 0}, _entitlement_changes, body)
 
 
-async def entitlements_update(id_: int, body, **_):
+async def entitlements_update(id_: int, body):
     return _update("entitlements", id_, _entitlement_changes, body)
 
 
-async def entitlements_delete(id_: int, **_):
+async def entitlements_delete(id_: int):
     return _delete("entitlements", id_)

@@ -98,7 +98,7 @@ def _downtimes_of(slug: str, resource_id: int, exclude: int | None = None) -> li
 
 
 # -- time off --------------------------------------------------------------------------------
-async def downtime_types_list(account=None, **_):
+async def downtime_types_list(account):
     _account(account)
     return respond(200, list(_store().find(account, "downtime_types")))
 
@@ -164,7 +164,17 @@ def _clash_policy(data: dict) -> str | None:
     return "waiting" if data.get("allow_waiting", True) or data.get("clash_resolution") else None
 
 
-async def downtimes_list(account=None, **_):
+async def downtimes_list(
+    account,
+    resource_ids=None,
+    booker_id=None,
+    from_=None,
+    to=None,
+    include_archived_resources="1",
+    include_deleted_resources="1",
+    limit=None,
+    offset="0",
+):
     _account(account)
     query = request().query_params
     store = _store()
@@ -189,7 +199,7 @@ async def downtimes_list(account=None, **_):
     return respond(200, [dict(d) for d in _page(rows, None)])
 
 
-async def downtimes_get(account=None, id_=None, **_):
+async def downtimes_get(account, id_):
     _account(account)
     return respond(200, dict(_get(account, "downtimes", id_, "Time off")))
 
@@ -199,7 +209,7 @@ def _clash_refusal(pairs) -> None:
     _refuse([("resource_ids", f"clash with bookings on {first[1]} (booking {first[0]['id']})", first[1])])
 
 
-async def downtimes_create(account=None, body=None, **_):
+async def downtimes_create(account, body):
     data, store = _body(body), _store()
     acc, user = _account(account)
     with store.lock:
@@ -233,7 +243,7 @@ async def downtimes_create(account=None, body=None, **_):
     return respond(201, view_)
 
 
-async def downtimes_update(account=None, id_=None, body=None, **_):
+async def downtimes_update(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -254,7 +264,7 @@ async def downtimes_update(account=None, id_=None, body=None, **_):
     return respond(200, view_)
 
 
-async def downtimes_delete(account=None, id_=None, **_):
+async def downtimes_delete(account, id_):
     store = _store()
     _, user = _account(account)
     with store.lock:
@@ -264,7 +274,7 @@ async def downtimes_delete(account=None, id_=None, **_):
     return respond(204)
 
 
-async def downtimes_clashes(account=None, body=None, **_):
+async def downtimes_clashes(account, body):
     data, store = _body(body), _store()
     _account(account)
     problems = []
@@ -288,7 +298,7 @@ async def downtimes_clashes(account=None, body=None, **_):
     return respond(200, rows)
 
 
-async def downtimes_split(account=None, id_=None, body=None, **_):
+async def downtimes_split(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -328,7 +338,7 @@ async def downtimes_split(account=None, id_=None, body=None, **_):
 
 
 # -- overtime and custom availability ----------------------------------------------------------
-async def overtimes_set(account=None, body=None, **_):
+async def overtimes_set(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -353,7 +363,7 @@ def _custom_view(resource: dict, start: str, end: str) -> dict:
     }
 
 
-async def custom_availability_list(account=None, **_):
+async def custom_availability_list(account, resource_ids=None, start_date=None, end_date=None):
     _account(account)
     query = request().query_params
     ids = _ids(query.getlist("resource_ids[]") + query.getlist("resource_ids"))
@@ -369,7 +379,7 @@ def _availability_policy(data: dict, default_waiting: bool) -> str | None:
     return "waiting" if data.get("allow_waiting", default_waiting) else None
 
 
-async def custom_availability_set(account=None, body=None, **_):
+async def custom_availability_set(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     spec = data["custom_available_periods"]
@@ -413,7 +423,7 @@ async def custom_availability_set(account=None, body=None, **_):
     return respond(200, {"errors": {}, "custom_available_periods": out})
 
 
-async def custom_availability_reset(account=None, body=None, **_):
+async def custom_availability_reset(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -436,7 +446,7 @@ async def custom_availability_reset(account=None, body=None, **_):
     return respond(200, {"clashes": [], "allowClashResolution": bool(pairs)})
 
 
-async def resources_update_availability(account=None, id_=None, body=None, **_):
+async def resources_update_availability(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:

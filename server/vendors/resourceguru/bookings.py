@@ -163,30 +163,47 @@ def _rows(slug: str, where=None) -> list[dict]:
     return out
 
 
-async def bookings_list(account=None, **_):
+async def bookings_list(
+    account,
+    start_date=None,
+    end_date=None,
+    approval_states=None,
+    calendar=None,
+    resource_ids=None,
+    booker_id=None,
+    waiting="0",
+    include_archived_resources="1",
+    include_deleted_resources="1",
+    include_non_bookable_resources="1",
+    group_id=None,
+    limit=None,
+    offset="0",
+):
     _account(account)
     return respond(200, _rows(account, None))
 
 
-async def clients_bookings(account=None, id_=None, **_):
+async def clients_bookings(account, id_, start_date=None, end_date=None, limit=None, offset="0"):
     _account(account)
     client = _get(account, "clients", id_, "Client", _alive)
     return respond(200, _rows(account, lambda b: b["client_id"] == client["id"]))
 
 
-async def projects_bookings(account=None, id_=None, **_):
+async def projects_bookings(account, id_, start_date=None, end_date=None, limit=None, offset="0"):
     _account(account)
     project = _get(account, "projects", id_, "Project", _alive)
     return respond(200, _rows(account, lambda b: b["project_id"] == project["id"]))
 
 
-async def resources_bookings(account=None, id_=None, **_):
+async def resources_bookings(
+    account, id_, approval_states=None, start_date=None, end_date=None, limit=None, offset="0"
+):
     _account(account)
     resource = _get(account, "resources", id_, "Resource")
     return respond(200, _rows(account, lambda b: b["resource_id"] == resource["id"]))
 
 
-async def bookings_get(account=None, id_=None, **_):
+async def bookings_get(account, id_):
     _account(account)
     return respond(200, view(account, _get(account, "bookings", id_, "Booking")))
 
@@ -422,7 +439,7 @@ def _new(user: dict, resource: dict, fields: dict) -> dict:
     }
 
 
-async def bookings_create(account=None, body=None, **_):
+async def bookings_create(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     resolution = _resolution(data)
@@ -476,7 +493,7 @@ def _targets(slug: str, record: dict, affects) -> list[dict]:
     return sorted(group, key=lambda b: (b["start_date"], b["id"]))
 
 
-async def bookings_update(account=None, id_=None, body=None, affects=None, **_):
+async def bookings_update(account, id_, body, affects=None):
     data, store = _body(body), _store()
     _, user = _account(account)
     resolution = _resolution(data)
@@ -551,7 +568,7 @@ def _cut(slug: str, b: dict, iso: str) -> list[dict]:
     return []
 
 
-async def bookings_delete(account=None, id_=None, body=None, affects=None, **_):
+async def bookings_delete(account, id_, body, affects=None):
     store = _store()
     _, user = _account(account)
     data = _body(body)
@@ -578,7 +595,7 @@ async def bookings_delete(account=None, id_=None, body=None, affects=None, **_):
     return respond(204)
 
 
-async def bookings_split(account=None, id_=None, body=None, **_):
+async def bookings_split(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -628,7 +645,7 @@ async def bookings_split(account=None, id_=None, body=None, **_):
     return respond(200, views)
 
 
-async def bookings_activities(account=None, id_=None, **_):
+async def bookings_activities(account, id_):
     _account(account)
     record = _get(account, "bookings", id_, "Booking")
     rows = [
@@ -649,7 +666,7 @@ def _approval_targets(slug: str, record: dict, resource_ids) -> list[dict]:
     return targets
 
 
-async def bookings_resolve(account=None, id_=None, body=None, **_):
+async def bookings_resolve(account, id_, body):
     """Approve or decline per resource: each targeted booking of the group gets its own state."""
     data, store = _body(body), _store()
     _, user = _account(account)
@@ -674,7 +691,7 @@ async def bookings_resolve(account=None, id_=None, body=None, **_):
     return respond(204)
 
 
-async def bookings_remind(account=None, id_=None, body=None, **_):
+async def bookings_remind(account, id_, body):
     """Each reminded booking gets a `remind` entry in its activities (the state is unchanged)."""
     data, store = _body(body), _store()
     _, user = _account(account)

@@ -105,12 +105,12 @@ def _resource_view(slug: str, r: dict, availability: bool = True) -> dict:
 
 
 # -- resource types ----------------------------------------------------------------------------
-async def resource_types_list(account=None, **_):
+async def resource_types_list(account):
     _account(account)
     return respond(200, [_type_view(account, t) for t in _store().find(account, "resource_types")])
 
 
-async def resource_types_get(account=None, id_=None, **_):
+async def resource_types_get(account, id_):
     _account(account)
     return respond(200, _type_view(account, _get(account, "resource_types", id_, "Resource type")))
 
@@ -127,17 +127,17 @@ def _resource_rows(account: str, archived: bool) -> list[dict]:
     return [_resource_view(account, r, show) for r in _page(rows)]
 
 
-async def resources_list(account=None, **_):
+async def resources_list(account, limit="50", offset="0", detail=None, ids=None, show_availability="1"):
     _account(account)
     return respond(200, _resource_rows(account, False))
 
 
-async def resources_archived(account=None, **_):
+async def resources_archived(account, limit="50", offset="0", detail=None, ids=None, show_availability="1"):
     _account(account)
     return respond(200, _resource_rows(account, True))
 
 
-async def resources_get(account=None, id_=None, **_):
+async def resources_get(account, id_):
     _account(account)
     return respond(200, _resource_view(account, _get(account, "resources", id_, "Resource")))
 
@@ -195,7 +195,7 @@ def _resource_changes(slug: str, data: dict, current: dict | None) -> dict:
     return changes
 
 
-async def resources_create(account=None, body=None, **_):
+async def resources_create(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -237,7 +237,7 @@ async def resources_create(account=None, body=None, **_):
     return respond(201, view)
 
 
-async def resources_update(account=None, id_=None, body=None, **_):
+async def resources_update(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -249,7 +249,7 @@ async def resources_update(account=None, id_=None, body=None, **_):
     return respond(200, view)
 
 
-async def resources_delete(account=None, id_=None, body=None, **_):
+async def resources_delete(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -269,12 +269,12 @@ async def resources_delete(account=None, id_=None, body=None, **_):
 
 
 # -- custom fields -----------------------------------------------------------------------------
-async def custom_fields_list(account=None, **_):
+async def custom_fields_list(account):
     _account(account)
     return respond(200, list(_store().find(account, "custom_fields")))
 
 
-async def custom_fields_get(account=None, id_=None, **_):
+async def custom_fields_get(account, id_):
     _account(account)
     return respond(200, _get(account, "custom_fields", id_, "Custom field"))
 
@@ -298,7 +298,7 @@ def _option(field_id: int, value: str) -> dict:
     return {"id": None, "custom_field_id": field_id, "value": value, "created_at": stamp, "updated_at": stamp}
 
 
-async def custom_fields_create(account=None, body=None, **_):
+async def custom_fields_create(account, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -324,7 +324,7 @@ async def custom_fields_create(account=None, body=None, **_):
     return respond(201, dict(record))
 
 
-async def custom_fields_update(account=None, id_=None, body=None, **_):
+async def custom_fields_update(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -335,7 +335,7 @@ async def custom_fields_update(account=None, id_=None, body=None, **_):
     return respond(200, dict(record))
 
 
-async def custom_fields_delete(account=None, id_=None, **_):
+async def custom_fields_delete(account, id_):
     store = _store()
     _account(account)
     with store.lock:
@@ -350,7 +350,7 @@ async def custom_fields_delete(account=None, id_=None, **_):
 
 
 # -- custom field options ----------------------------------------------------------------------
-async def custom_field_options_list(account=None, **_):
+async def custom_field_options_list(account, custom_field_id=None):
     _account(account)
     field = _query("custom_field_id")
     rows = _store().find(
@@ -359,12 +359,12 @@ async def custom_field_options_list(account=None, **_):
     return respond(200, list(rows))
 
 
-async def custom_field_options_get(account=None, id_=None, **_):
+async def custom_field_options_get(account, id_):
     _account(account)
     return respond(200, _get(account, "custom_field_options", id_, "Custom field option"))
 
 
-async def custom_field_options_create(account=None, body=None, **_):
+async def custom_field_options_create(account, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -378,7 +378,7 @@ async def custom_field_options_create(account=None, body=None, **_):
     return respond(201, dict(record))
 
 
-async def custom_field_options_update(account=None, id_=None, body=None, **_):
+async def custom_field_options_update(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -389,7 +389,7 @@ async def custom_field_options_update(account=None, id_=None, body=None, **_):
     return respond(200, dict(record))
 
 
-async def custom_field_options_delete(account=None, id_=None, **_):
+async def custom_field_options_delete(account, id_):
     store = _store()
     _account(account)
     with store.lock:

@@ -43,22 +43,22 @@ ACTIVITY_KEYS = ("name", "notes", "default", "archived")
 
 
 # -- clients -----------------------------------------------------------------------------------
-async def clients_list(account=None, **_):
+async def clients_list(account, limit="50", offset="0", include_archived="0", include_deleted="0"):
     _account(account)
     return respond(200, _listing(account, "clients", False))
 
 
-async def clients_archived(account=None, **_):
+async def clients_archived(account, limit="50", offset="0"):
     _account(account)
     return respond(200, _listing(account, "clients", True))
 
 
-async def clients_get(account=None, id_=None, **_):
+async def clients_get(account, id_):
     _account(account)
     return respond(200, _get(account, "clients", id_, "Client", _alive))
 
 
-async def clients_create(account=None, body=None, **_):
+async def clients_create(account, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -85,7 +85,7 @@ async def clients_create(account=None, body=None, **_):
     return respond(201, view)
 
 
-async def clients_update(account=None, id_=None, body=None, **_):
+async def clients_update(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -98,7 +98,7 @@ async def clients_update(account=None, id_=None, body=None, **_):
     return respond(200, view)
 
 
-async def clients_delete(account=None, id_=None, **_):
+async def clients_delete(account, id_):
     store = _store()
     _, user = _account(account)
     with store.lock:
@@ -124,17 +124,17 @@ def _project_view(account: str, project: dict, detail: bool = True) -> dict:
     return view
 
 
-async def projects_list(account=None, **_):
+async def projects_list(account, limit="50", offset="0", include_archived="0", include_deleted="0"):
     _account(account)
     return respond(200, _listing(account, "projects", False))
 
 
-async def projects_archived(account=None, **_):
+async def projects_archived(account, limit="50", offset="0"):
     _account(account)
     return respond(200, _listing(account, "projects", True))
 
 
-async def projects_get(account=None, id_=None, **_):
+async def projects_get(account, id_):
     _account(account)
     return respond(200, _project_view(account, _get(account, "projects", id_, "Project", _alive)))
 
@@ -158,7 +158,7 @@ def _project_problems(account: str, data: dict, current: dict | None) -> list:
     return problems
 
 
-async def projects_create(account=None, body=None, **_):
+async def projects_create(account, body):
     data, store = _body(body), _store()
     acc, user = _account(account)
     with store.lock:
@@ -194,7 +194,7 @@ async def projects_create(account=None, body=None, **_):
     return respond(201, view)
 
 
-async def projects_update(account=None, id_=None, body=None, **_):
+async def projects_update(account, id_, body):
     data, store = _body(body), _store()
     _, user = _account(account)
     with store.lock:
@@ -208,7 +208,7 @@ async def projects_update(account=None, id_=None, body=None, **_):
     return respond(200, view)
 
 
-async def projects_delete(account=None, id_=None, **_):
+async def projects_delete(account, id_):
     store = _store()
     _, user = _account(account)
     with store.lock:
@@ -231,17 +231,17 @@ def _activity_rows(account: str, archived: bool) -> list[dict]:
     return [_activity_view(account, a) for a in rows]
 
 
-async def activity_types_list(account=None, **_):
+async def activity_types_list(account):
     _account(account)
     return respond(200, _activity_rows(account, False))
 
 
-async def activity_types_archived(account=None, **_):
+async def activity_types_archived(account):
     _account(account)
     return respond(200, _activity_rows(account, True))
 
 
-async def activity_types_get(account=None, id_=None, **_):
+async def activity_types_get(account, id_):
     _account(account)
     return respond(200, _activity_view(account, _get(account, "activity_types", id_, "Activity type")))
 
@@ -270,7 +270,7 @@ def _activity_changes(data: dict) -> dict:
     return changes
 
 
-async def activity_types_create(account=None, body=None, **_):
+async def activity_types_create(account, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -306,15 +306,15 @@ async def _activity_update(account, id_, body):
     return respond(200, view)
 
 
-async def activity_types_update(account=None, id_=None, body=None, **_):
+async def activity_types_update(account, id_, body):
     return await _activity_update(account, id_, body)
 
 
-async def activity_types_patch(account=None, id_=None, body=None, **_):
+async def activity_types_patch(account, id_, body):
     return await _activity_update(account, id_, body)
 
 
-async def activity_types_delete(account=None, id_=None, **_):
+async def activity_types_delete(account, id_):
     store = _store()
     _account(account)
     with store.lock:
@@ -324,7 +324,7 @@ async def activity_types_delete(account=None, id_=None, **_):
     return respond(204)
 
 
-async def activity_types_associations(account=None, id_=None, **_):
+async def activity_types_associations(account, id_):
     _account(account)
     record = _get(account, "activity_types", id_, "Activity type")
     store = _store()

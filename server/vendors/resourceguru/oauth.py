@@ -51,7 +51,7 @@ def _redirect(uri: str, query: dict, state):
     return respond(302, None, headers={"Location": f"{uri}{sep}{urlencode(query)}"})
 
 
-async def oauth_authorize(client_id=None, redirect_uri=None, response_type=None, state=None, **_):
+async def oauth_authorize(client_id, redirect_uri, response_type, state=None):
     store = _store()
     client = auth.client_by_id(store, client_id)
     if client is None:
@@ -91,7 +91,7 @@ async def oauth_authorize(client_id=None, redirect_uri=None, response_type=None,
     return _redirect(redirect_uri, {"code": code}, state)
 
 
-async def oauth_token(body=None, **_):
+async def oauth_token(body):
     data = _body(body)
     store = _store()
     grant = data.get("grant_type")

@@ -61,16 +61,16 @@ def _my_account(id_) -> dict:
     return account
 
 
-async def accounts_list(**_):
+async def accounts_list():
     store = _store()
     return respond(200, [_account_view(store, a, summary=True) for a in _my_accounts()])
 
 
-async def accounts_get(id_=None, **_):
+async def accounts_get(id_):
     return respond(200, _account_view(_store(), _my_account(id_)))
 
 
-async def accounts_update(id_=None, body=None, **_):
+async def accounts_update(id_, body):
     data, store = _body(body), _store()
     with store.lock:
         account = _my_account(id_)
@@ -97,25 +97,25 @@ def _me() -> dict:
     raise ApiError("forbidden", "You don't belong to any account")
 
 
-async def me_get(**_):
+async def me_get():
     return respond(200, _me())
 
 
-async def users_list(account=None, **_):
+async def users_list(account, limit="50", offset="0"):
     _account(account)
     rows = [u for u in _store().find(account, "users") if not u["deleted"]]
     return respond(200, _page(rows))
 
 
-async def users_all(account=None, **_):
+async def users_all(account):
     _account(account)
     return respond(200, list(_store().find(account, "users")))
 
 
-async def users_me(account=None, **_):
+async def users_me(account):
     return respond(200, _account(account)[1])
 
 
-async def users_get(account=None, id_=None, **_):
+async def users_get(account, id_):
     _account(account)
     return respond(200, _get(account, "users", id_, "User"))

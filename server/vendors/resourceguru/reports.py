@@ -261,7 +261,7 @@ def _entity(slug: str, table: str, id_) -> dict:
 
 
 # -- v1 reports ------------------------------------------------------------------------------
-async def reports_resources(account=None, **_):
+async def reports_resources(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     rows = [rep.v1_resource(rid) for rid in rep.resources]
@@ -278,7 +278,7 @@ async def reports_resources(account=None, **_):
     return respond(200, body)
 
 
-async def reports_resource(account=None, id_=None, **_):
+async def reports_resource(account, id_, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     if int(id_) not in rep.resources:
@@ -331,7 +331,7 @@ async def reports_resource(account=None, id_=None, **_):
     return respond(200, body)
 
 
-async def reports_clients(account=None, **_):
+async def reports_clients(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     store = _store()
@@ -357,7 +357,7 @@ async def reports_clients(account=None, **_):
     return respond(200, body)
 
 
-async def reports_client(account=None, id_=None, **_):
+async def reports_client(account, id_, start_date, end_date):
     _account(account)
     client = _entity(account, "clients", id_)
     rep = Report(account, *_range())
@@ -384,7 +384,7 @@ def _client_name(slug: str, project: dict):
     return client
 
 
-async def reports_projects(account=None, **_):
+async def reports_projects(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     rows = []
@@ -412,7 +412,7 @@ async def reports_projects(account=None, **_):
     return respond(200, body)
 
 
-async def reports_project(account=None, id_=None, **_):
+async def reports_project(account, id_, start_date, end_date):
     _account(account)
     project = _entity(account, "projects", id_)
     rep = Report(account, *_range())
@@ -457,14 +457,14 @@ def _v2_summary(rep: Report, t: Tally, rows: list[dict] | None = None) -> dict:
     return out
 
 
-async def reports_v2_resources(account=None, **_):
+async def reports_v2_resources(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     rows = [rep.v2_resource(rid) for rid in rep.resources]
     return respond(200, {**_v2_summary(rep, rep.total, rows), "resources": rows})
 
 
-async def reports_v2_resource(account=None, id_=None, **_):
+async def reports_v2_resource(account, id_, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     if int(id_) not in rep.resources:
@@ -512,7 +512,7 @@ def _client_ref(slug: str, project: dict):
     return {"id": client["id"], "name": client["name"], "color": client.get("color")} if client else None
 
 
-async def reports_v2_clients(account=None, **_):
+async def reports_v2_clients(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     rows = [
@@ -540,7 +540,7 @@ def _v2_resources_of(rep: Report, pairs: dict, key) -> list[dict]:
     ]
 
 
-async def reports_v2_clients_unassigned(account=None, **_):
+async def reports_v2_clients_unassigned(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     t = rep.by_client.get(None, Tally())
@@ -553,7 +553,7 @@ async def reports_v2_clients_unassigned(account=None, **_):
     )
 
 
-async def reports_v2_client(account=None, id_=None, **_):
+async def reports_v2_client(account, id_, start_date, end_date):
     _account(account)
     client = _entity(account, "clients", id_)
     rep = Report(account, *_range())
@@ -568,7 +568,7 @@ async def reports_v2_client(account=None, id_=None, **_):
     return respond(200, body)
 
 
-async def reports_v2_projects(account=None, **_):
+async def reports_v2_projects(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     rows = [
@@ -590,7 +590,7 @@ async def reports_v2_projects(account=None, **_):
     return respond(200, body)
 
 
-async def reports_v2_projects_unassigned(account=None, **_):
+async def reports_v2_projects_unassigned(account, start_date, end_date):
     _account(account)
     rep = Report(account, *_range())
     t = rep.by_project.get(None, Tally())
@@ -603,7 +603,7 @@ async def reports_v2_projects_unassigned(account=None, **_):
     )
 
 
-async def reports_v2_project(account=None, id_=None, **_):
+async def reports_v2_project(account, id_, start_date, end_date):
     _account(account)
     project = _entity(account, "projects", id_)
     rep = Report(account, *_range())

@@ -41,7 +41,7 @@ def _entry_problems(slug: str, data: dict) -> list:
     return _reference_problems(slug, data, refs)
 
 
-async def timesheets_list(account=None, **_):
+async def timesheets_list(account, start_date=None, end_date=None, resource_ids=None, limit=None, offset="0"):
     _account(account)
     query = request().query_params
     rows = list(_store().find(account, "timesheet_entries", lambda e: not e["dismissed"]))
@@ -77,7 +77,7 @@ def new_entry(fields: dict, stamp: str) -> dict:
     }
 
 
-async def timesheets_create(account=None, body=None, action=None, **_):
+async def timesheets_create(account, body, action=None):
     raw, store = json_body(body), _store()
     _account(account)
     items = raw if isinstance(raw, list) else [raw]
@@ -99,7 +99,7 @@ async def timesheets_create(account=None, body=None, action=None, **_):
     return respond(201, views if isinstance(raw, list) else views[0])
 
 
-async def timesheets_update(account=None, id_=None, body=None, **_):
+async def timesheets_update(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -109,7 +109,7 @@ async def timesheets_update(account=None, id_=None, body=None, **_):
     return respond(204)
 
 
-async def timesheets_dismiss(account=None, id_=None, **_):
+async def timesheets_dismiss(account, id_):
     store = _store()
     _account(account)
     with store.lock:
@@ -127,13 +127,13 @@ def _mark(account: str, submitted: bool) -> None:
             e["_submitted"] = submitted
 
 
-async def timesheets_submit(account=None, **_):
+async def timesheets_submit(account, start_date=None, end_date=None):
     _account(account)
     _mark(account, True)
     return respond(204)
 
 
-async def timesheets_unsubmit(account=None, **_):
+async def timesheets_unsubmit(account, start_date=None, end_date=None):
     _account(account)
     _mark(account, False)
     return respond(204)
@@ -144,17 +144,17 @@ def calendar_view(c: dict) -> dict:
     return {k: v for k, v in c.items() if not k.startswith("_")}
 
 
-async def calendars_list(account=None, **_):
+async def calendars_list(account):
     _account(account)
     return respond(200, [calendar_view(c) for c in _store().find(account, "calendars")])
 
 
-async def calendars_get(account=None, id_=None, **_):
+async def calendars_get(account, id_):
     _account(account)
     return respond(200, calendar_view(_get(account, "calendars", id_, "Calendar")))
 
 
-async def calendars_update(account=None, id_=None, body=None, **_):
+async def calendars_update(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -178,7 +178,7 @@ async def calendars_update(account=None, id_=None, body=None, **_):
     return respond(200, view)
 
 
-async def calendars_delete(account=None, id_=None, **_):
+async def calendars_delete(account, id_):
     store = _store()
     _account(account)
     with store.lock:
@@ -192,7 +192,7 @@ async def calendars_delete(account=None, id_=None, **_):
     return respond(204)
 
 
-async def calendars_external_events(account=None, **_):
+async def calendars_external_events(account, start_date=None, end_date=None):
     _account(account)
     query = request().query_params
     store = _store()

@@ -50,17 +50,17 @@ def _status(code):
     return respond(200, dumps(f"status: {code}"))
 
 
-async def webhooks_list(account=None, **_):
+async def webhooks_list(account):
     _account(account)
     return respond(200, list(_store().find(account, "webhooks")))
 
 
-async def webhooks_get(account=None, id_=None, **_):
+async def webhooks_get(account, id_):
     _account(account)
     return respond(200, _get(account, "webhooks", id_, "Webhook"))
 
 
-async def webhooks_create(account=None, body=None, **_):
+async def webhooks_create(account, body):
     data, store = _body(body), _store()
     acc, user = _account(account)
     with store.lock:
@@ -80,7 +80,7 @@ async def webhooks_create(account=None, body=None, **_):
     return respond(201, dict(record))
 
 
-async def webhooks_update(account=None, id_=None, body=None, **_):
+async def webhooks_update(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     with store.lock:
@@ -98,7 +98,7 @@ async def webhooks_update(account=None, id_=None, body=None, **_):
     return respond(200, view)
 
 
-async def webhooks_delete(account=None, id_=None, **_):
+async def webhooks_delete(account, id_):
     store = _store()
     _account(account)
     with store.lock:
@@ -109,7 +109,7 @@ async def webhooks_delete(account=None, id_=None, **_):
     return respond(204)
 
 
-async def webhooks_test(account=None, id_=None, **_):
+async def webhooks_test(account, id_):
     _, user = _account(account)
     hook = dict(_get(account, "webhooks", id_, "Webhook"))
     status = await asyncio.to_thread(webhooks.test_delivery, hook["payload_url"], hook, _user_ref(user))
@@ -122,7 +122,7 @@ async def webhooks_test(account=None, id_=None, **_):
 webhooks_test_legacy = webhooks_test
 
 
-async def webhooks_test_url(account=None, body=None, **_):
+async def webhooks_test_url(account, body):
     data = _body(body)
     _, user = _account(account)
     _refuse(_webhook_problems({"payload_url": data["payload_url"]}))
@@ -132,7 +132,7 @@ async def webhooks_test_url(account=None, body=None, **_):
     return _status(status)
 
 
-async def webhooks_payloads(account=None, id_=None, **_):
+async def webhooks_payloads(account, id_, offset="0", limit=None):
     _account(account)
     hook = _get(account, "webhooks", id_, "Webhook")
     with _store().lock:
@@ -140,7 +140,7 @@ async def webhooks_payloads(account=None, id_=None, **_):
     return respond(200, _page(rows, None))
 
 
-async def webhooks_resend_payload(account=None, id_=None, body=None, **_):
+async def webhooks_resend_payload(account, id_, body):
     data, store = _body(body), _store()
     _account(account)
     hook = _get(account, "webhooks", id_, "Webhook")
