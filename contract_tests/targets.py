@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import schemathesis
 import yaml
 
 from contract_tests import hooks
-from contract_tests.auth import credentials
+from contract_tests.auth import AuthError, credentials
 from server.api import SPECS
 
 APPS: dict = {}  # in-process apps by API name, reset before every test (conftest)
@@ -31,6 +32,21 @@ def target_url() -> str | None:
     return os.environ.get("STANDIN_TARGET") or None
 
 
+def target_credentials(name: str, root: str, base: str) -> tuple[dict, dict]:
+    """The environment's credentials for this API, else the running Standin's demo ones
+    (GET /_standin/apis): each API needs only what it needs, and a Standin needs nothing."""
+    if name == "admin":
+        return {}, {}
+    try:
+        return credentials(name, base)
+    except AuthError:
+        apis = httpx.get(f"{root}/_standin/apis", timeout=10).json()["apis"]
+        demo = next((a["demo"] for a in apis if a["name"] == name), None)
+        if demo is None:
+            raise
+        return credentials(name, base, demo)
+
+
 def load(name: str):
     """A schemathesis schema for one API, wired to the in-process app or to STANDIN_TARGET."""
     with open(SPECS / f"{name}.yaml", encoding="utf-8") as f:
@@ -38,8 +54,8 @@ def load(name: str):
     schema = schemathesis.openapi.from_dict(spec)
     url = target_url()
     if url:
-        base = url.rstrip("/") if name == "admin" else f"{url.rstrip('/')}/{name}"
-        headers, path_parameters = credentials(name, base)
+        base = f"{url.rstrip('/')}/_standin" if name == "admin" else f"{url.rstrip('/')}/{name}"
+        headers, path_parameters = target_credentials(name, url.rstrip("/"), base)
         schema.config.update(base_url=base)
     else:
         app = in_process(name)
