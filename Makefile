@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 WANT_PYTHON := $(shell $(PYTHON) -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null)
 VENV_PYTHON := $(shell sed -n 's/^executable = //p' $(VENV)/pyvenv.cfg 2>/dev/null)
 
-.PHONY: serve test lint contract bench clean browser
+.PHONY: serve test lint contract bench soak clean browser
 ifneq ($(WANT_PYTHON),$(VENV_PYTHON))
 .PHONY: $(STAMP)
 endif
@@ -58,6 +58,12 @@ bench: $(STAMP)
 		npm install --prefix bench/.node --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5.14.2
 	test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
 	$(BIN)/python -m bench $(ARGS)
+
+# The reliability suite's long form (tests/reliability): 5 minutes of mixed load (first vs last
+# minute, p99 < 50 ms, RSS), schemathesis over every operation, more writes per writer.
+soak: $(STAMP)
+	STANDIN_SOAK_SECONDS=$${STANDIN_SOAK_SECONDS:-300} STANDIN_FUZZ_OPERATIONS=all STANDIN_WRITES_EACH=30 \
+		$(BIN)/python -m pytest tests/reliability -s
 
 clean:
 	rm -rf $(VENV) $(VENV).lock reports
