@@ -25,7 +25,7 @@ BUCKETS = [
     ("vendor auth: token lookups in the store", r"server/vendors/\w+/auth\.py", False),
     ("request validation (connexion validators, jsonschema)", r"connexion/validators/|jsonschema/", False),
     ("connexion request objects (lifecycle.py)", r"connexion/lifecycle\.py", False),
-    ("handler, JSON encoding included (server/vendors)", r"server/vendors/\w+/handlers\.py", False),
+    ("handler, JSON encoding included (server/vendors)", r"server/vendors/\w+/(?!auth\.)\w+\.py", False),
     ("JSON encoding (server/api.py Reply.encode)", r"Reply\.encode \(", False),
     ("outside the app: event loop, uvicorn, httptools", r"ConnexionMiddleware\.__call__ \(", True),
 ]

@@ -6,12 +6,16 @@ running `Runtime` (seed, clock) through `runtime()` and their own API's store th
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 import json
+import pkgutil
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import FunctionType
 from typing import Any
 
 import orjson
@@ -134,7 +138,6 @@ class Api:
     """One vendor API as the engine sees it."""
 
     name: str  # spec stem, URL prefix, fixtures module and vendor package share it
-    handlers: ModuleType  # functions named by operationId
     render: Callable[[ApiError], Reply]  # the vendor's error format
     demo: dict  # demo tenant and credentials, shown by /_standin/apis and at start-up
     strict_query: tuple[str, ...] = ()  # unknown query parameters starting so are errors ("" = all)
@@ -147,6 +150,32 @@ class Api:
     @property
     def spec_path(self) -> Path:
         return SPECS / f"{self.name}.yaml"
+
+    @property
+    def handlers(self) -> dict[str, Callable]:
+        """Its handlers by operationId (`handlers_in`), found in its vendor package."""
+        return handlers_in(f"server.vendors.{self.name}")
+
+
+@functools.cache
+def handlers_in(package: str) -> dict[str, Callable]:
+    """Every public coroutine function defined in the package's modules, by name: a handler is
+    found where it is written, named by its operationId, with no re-export list to keep in step
+    (tests/test_handler_contract.py holds them to their operations). A name defined in two
+    modules would make one of them unreachable, so it is refused."""
+    found: dict[str, Callable] = {}
+    for module_info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        module = importlib.import_module(f"{package}.{module_info.name}")
+        for name, fn in vars(module).items():
+            if name.startswith("_") or type(fn) is not FunctionType:  # not a proxy's class either
+                continue
+            if not inspect.iscoroutinefunction(fn) or fn.__module__ != module.__name__:
+                continue
+            if name in found:
+                twice = f"{found[name].__module__} and {module.__name__}"
+                raise TypeError(f"{package}: {name} is defined in {twice}")
+            found[name] = fn
+    return found
 
 
 API_KEY = "standin.api"  # scope key: the name of the API owning the request (None: the control API)

@@ -48,6 +48,14 @@ def load_api(name: str) -> Api:
     return importlib.import_module(f"server.vendors.{name}").API
 
 
+def _handler(api: Api, operation_id: str):
+    try:
+        return api.handlers[operation_id]
+    except KeyError:  # connexion reports it as a ResolverError: start-up fails, naming it
+        where = f"server/vendors/{api.name}/"
+        raise AttributeError(f"{api.name}: no handler named {operation_id!r} in {where}") from None
+
+
 # libyaml's loader: parsing the specs with the pure-Python one was most of start-up time.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -257,7 +265,7 @@ def create_app(
     for api in mounted:
         spec = load_spec(api.name)
         runtime.routes[api.name] = _route_table(spec, prefixes[api.name])
-        resolver = Resolver(function_resolver=lambda op, h=api.handlers: engine.handler(getattr(h, op)))
+        resolver = Resolver(function_resolver=lambda op, api=api: engine.handler(_handler(api, op)))
         app.add_api(
             spec,
             base_path=prefixes[api.name],

@@ -278,7 +278,7 @@ def _matching(rt, api, method, path, operation_id, status, since):
 
 
 async def requests_list(
-    api=None, method=None, path=None, operation_id=None, status=None, since=None, limit=100, **_
+    api=None, method=None, path=None, operation_id=None, status=None, since=None, limit=100
 ):
     rt = runtime()
     found = []
@@ -289,7 +289,7 @@ async def requests_list(
     return respond(200, {"requests": found, "capacity": rt.journal.size})
 
 
-async def requests_count(api=None, method=None, path=None, operation_id=None, status=None, since=None, **_):
+async def requests_count(api=None, method=None, path=None, operation_id=None, status=None, since=None):
     rt = runtime()
     return respond(
         200, {"count": sum(1 for _ in _matching(rt, api, method, path, operation_id, status, since))}

@@ -206,7 +206,7 @@ async def rules_list():
     return respond(200, {"rules": [r.view() for r in book.rules]})
 
 
-async def rules_create(body=None):
+async def rules_create(body):
     book = runtime().steering
     if len(book.rules) >= MAX_RULES:
         raise ApiError("conflict", f"At most {MAX_RULES} rules; delete some first")
@@ -221,7 +221,7 @@ async def rules_clear():
     return respond(204)
 
 
-async def rules_delete(id_=None):
+async def rules_delete(id_):
     if not runtime().steering.remove(id_):
         raise ApiError("not_found", f"No rule {id_}")
     return respond(204)

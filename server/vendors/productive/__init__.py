@@ -1,7 +1,6 @@
 """Productive API v2: JSON:API widgets and entitlements (seeds 000_9bcbfb234c7390af, 002_96a0c1c7389aaa85)."""
 
 from server.api import Api
-from server.vendors.productive import handlers
 from server.vendors.productive.errors import render
 
 DEMO_TOKEN = "standin-productive-demo-token"
@@ -10,7 +9,6 @@ DEMO_ORGANIZATION = 1308  # the organization of seed 000's widget list
 API = Api(
     name="productive",
     title="Productive API v2",
-    handlers=handlers,
     render=render,
     strict_query=("filter[",),  # the vendor answers 400 Unsupported Filter; other unknown params are ignored
     demo={
