@@ -169,7 +169,8 @@ def test_a_running_timer_and_created_stamps_follow_the_clock_and_reset_restores_
     assert (
         client.post("/ibuildapp/api/demo/ts/start", json={"task_id": 1}, headers=IBUILDAPP).status_code == 200
     )
-    entry = list(app.runtime.stores["ibuildapp"].table("ibuildapp:demo", "time_entries").values())[-1]  # the newest
+    entries = app.runtime.stores["ibuildapp"].table("ibuildapp:demo", "time_entries")
+    entry = list(entries.values())[-1]  # the newest
 
     def duration():
         r = client.post("/ibuildapp/api/demo/ts/get", json={"time_entry_id": entry["id"]}, headers=IBUILDAPP)
