@@ -26,9 +26,7 @@ def render(error: ApiError) -> Reply:
 async def health():
     rt = runtime()
     uptime = round(time.time() - rt.started, 3)
-    return respond(
-        200, {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.count()}
-    )
+    return respond(200, {"status": "ok", "seed": rt.seed, "uptime_seconds": uptime, "records": rt.count()})
 
 
 async def apis_list():
