@@ -109,22 +109,14 @@ def teams_of(store, tenant: str, user_id: int) -> list[int]:
     return list(store.derived(("ibuildapp teams", tenant), build).get(user_id, ()))
 
 
-
-
-
-
 def projects_of_client(store, tenant: str, client_id: int) -> list[int]:
     ids = [p["id"] for p in store.find(tenant, "projects", lambda p: p["client_id"] == client_id)]
     return sorted(ids, reverse=True)
 
 
-
-
 def tasks_of_project(store, tenant: str, project_id: int) -> list[int]:
     ids = [t["id"] for t in store.find(tenant, "tasks", lambda t: t["project_id"] == project_id)]
     return sorted(ids, reverse=True)
-
-
 
 
 def task_entries(store, tenant: str, task_id: int) -> list[dict]:
@@ -133,23 +125,9 @@ def task_entries(store, tenant: str, task_id: int) -> list[dict]:
     )
 
 
-
-
 def comments_of(store, tenant: str, target: str, target_id: int):
     """The comments on one invoice, task or time entry (target "invoice", "task", "time_entry")."""
     return store.find(tenant, "comments", lambda c: c["target"] == target and c["target_id"] == target_id)
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def person(u: dict | None) -> dict:
