@@ -190,7 +190,9 @@ def test_integrations_keep_settings(client, app):
     url = _post(client, "integration/adp/authorize", {})["data"]["url"]
     assert url.startswith("https://accounts.adp.com/auth/oauth/v2/authorize?client_id=abc&")
     assert url == _post(client, "integration/adp/authorize", {})["data"]["url"]
-    settings = next(app.runtime.stores["ibuildapp"].find(TN, "integrations", lambda i: i["name"] == "adp"))["settings"]
+    settings = next(app.runtime.stores["ibuildapp"].find(TN, "integrations", lambda i: i["name"] == "adp"))[
+        "settings"
+    ]
     assert settings == {"import_employees": True}
     imported = _post(client, "integration/xero/import_employees", {})["data"]
     assert len(imported["imported"]) == 3 and list(imported["updated"]) == ["2"]
