@@ -43,3 +43,23 @@ def map_case(ctx, case):
         if case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = value
     return case
+
+
+@schemathesis.check
+def undeclared_keys(ctx, response, case):
+    """Every key of an answer is one its schema declares (contract_tests/strict.py). A failure for
+    Standin's own runs (STANDIN_UNDECLARED_KEYS=fail, the default in-process), since a frontend
+    would read what the vendor never sends; against other servers off (vendors add fields)."""
+    from contract_tests import strict
+
+    if strict.mode() != "fail":
+        return None
+    content_type = (response.headers.get("content-type") or [""])[0]
+    op = case.operation
+    found = strict.undeclared_in_answer(
+        op.schema.raw_schema, op.path, op.method, response.status_code, content_type, response.content
+    )
+    if found:
+        shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+        raise AssertionError(f"Keys the schema does not declare: {shown}")
+    return None

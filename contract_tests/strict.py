@@ -57,53 +57,65 @@ def _members(schema: dict, root: dict) -> list[dict]:
     return out
 
 
+def _together(schemas: list):
+    return schemas[0] if len(schemas) == 1 else {"allOf": schemas}
+
+
 def undeclared_keys(value, schema, root: dict, where: str = "$") -> list[str]:
-    """JSON paths (`$.data[0].attributes.color`) of keys the schema does not declare."""
+    """JSON paths (`$.data[0].attributes.color`) of keys the schema does not declare. Under
+    allOf a key is declared when any member declares it, and its value is walked with every
+    member's schema for it together."""
     if value is None:
         return []
     members = _members(schema, root)
-    for member in members:
+    for index, member in enumerate(members):
         alternatives = member.get("oneOf") or member.get("anyOf")
         if alternatives:
-            return _best_alternative(value, alternatives, members, root, where)
+            rest = [
+                {
+                    k: v
+                    for k, v in m.items()
+                    if k not in ("allOf", "oneOf", "anyOf") or (k != "allOf" and n != index)
+                }
+                for n, m in enumerate(members)
+            ]
+            return _best_alternative(value, alternatives, rest, root, where)
     if isinstance(value, list):
-        items = next((m["items"] for m in members if "items" in m), None)
-        if items is None:
-            return []
+        items = [m["items"] for m in members if "items" in m]
         found = []
-        for index, item in enumerate(value):
-            found += undeclared_keys(item, items, root, f"{where}[{index}]")
+        for n, item in enumerate(value if items else []):
+            found += undeclared_keys(item, _together(items), root, f"{where}[{n}]")
         return found
     if not isinstance(value, dict):
         return []
-    properties: dict = {}
+    properties: dict[str, list] = {}
     for member in members:
-        properties.update(member.get("properties") or {})
-    extra = next((m["additionalProperties"] for m in members if "additionalProperties" in m), None)
-    open_ended = extra is True or isinstance(extra, dict)
+        for key, sub in (member.get("properties") or {}).items():
+            properties.setdefault(key, []).append(sub)
+    extras = [m["additionalProperties"] for m in members if "additionalProperties" in m]
+    extra_schemas = [e for e in extras if isinstance(e, dict)]
+    open_ended = any(e is True for e in extras) or bool(extra_schemas)
     found = []
     for key, item in value.items():
         path = f"{where}.{key}"
         if key in properties:
-            found += undeclared_keys(item, properties[key], root, path)
-        elif isinstance(extra, dict):
-            found += undeclared_keys(item, extra, root, path)
+            found += undeclared_keys(item, _together(properties[key]), root, path)
+        elif extra_schemas:
+            found += undeclared_keys(item, _together(extra_schemas), root, path)
         elif properties and not open_ended:
             found.append(path)
     return found
 
 
-def _best_alternative(value, alternatives: list, members: list[dict], root: dict, where: str) -> list[str]:
+def _best_alternative(value, alternatives: list, rest: list[dict], root: dict, where: str) -> list[str]:
     """oneOf / anyOf: the alternative the value fits best (fewest undeclared keys) is the one it
-    is read as; its siblings' keys (in the enclosing schema) are declared too."""
-    siblings = {k: v for m in members for k, v in m.items() if k not in ("oneOf", "anyOf", "allOf", "$ref")}
+    is read as, together with the rest of the enclosing schema."""
     best = None
     for alternative in alternatives:
         resolved = _resolve(alternative, root)
         if not _fits(value, resolved):
             continue
-        combined = {"allOf": [siblings, resolved]} if siblings else resolved
-        found = undeclared_keys(value, combined, root, where)
+        found = undeclared_keys(value, {"allOf": [*rest, resolved]}, root, where)
         if best is None or len(found) < len(best):
             best = found
         if not found:

@@ -58,6 +58,7 @@ def load(name: str):
         headers, path_parameters = target_credentials(name, url.rstrip("/"), base)
         schema.config.update(base_url=base)
     else:
+        os.environ.setdefault("STANDIN_UNDECLARED_KEYS", "fail")  # Standin itself: exact key sets
         app = in_process(name)
         schema.app = app
         demo = next((a.demo for a in app.runtime.apis if a.name == name), {})

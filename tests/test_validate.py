@@ -54,6 +54,22 @@ DOC_CONTRADICTIONS: dict[tuple[str, int, str, str], str] = {
     "time entry 0, a placeholder: ids start at 1",
     ("ibuildapp", 4309, "schema", "response body"): "ts/export's answer is documented as text/csv, with no "
     "CSV shown",
+    (
+        "ibuildapp",
+        457,
+        "schema",
+        "response body $.data.current_time_entry",
+    ): "user/dashboard: the field notes "
+    "give comments as an Integer (a count), the example shows an empty string",
+    ("ibuildapp", 550, "schema", "response body $.data.time_entries[0]"): "user/history: the example's time "
+    "entries show 5 keys, the TimeEntry field list under it 16 (the spec follows the list)",
+    ("ibuildapp", 974, "schema", "response body $.data"): "client (get): the Client field list has projects, "
+    "the example not",
+    ("ibuildapp", 2016, "schema", "response body $.data.teams"): "task/search's example team has id 0, a "
+    "placeholder: ids start at 1",
+    ("ibuildapp", 2480, "schema", "response body $.data.time_entries[0]"): "task/work_history: the TimeEntry "
+    "field list has payment_status, the example's entries not",
+    ("ibuildapp", 2480, "schema", "response body $.data.time_entries[1]"): "the same, second entry",
     ("resourceguru", 2698, "schema", "response body $.resources[0].name"): "the project report sample "
     "shows a resource's name as 1; the field table and every other sample give a string",
     ("resourceguru", 5764, "request", "request body $"): "the webhook create request sample has no "
