@@ -14,6 +14,7 @@ import pkgutil
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from types import FunctionType
 from typing import Any
@@ -23,20 +24,46 @@ from starlette.responses import Response
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
-# Generic error kinds and their usual status; a vendor's renderer may choose another status.
-KIND_STATUS = {
-    "bad_request": 400,
-    "malformed": 400,
-    "invalid": 422,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409,
-    "unsupported_media_type": 415,
-    "rate_limited": 429,
-    "server_error": 500,
-    "not_implemented": 501,
+
+class Kind(StrEnum):
+    """What went wrong, in no vendor's terms: each vendor's renderer turns a kind into its own
+    status and body. A StrEnum, so a kind compares equal to its name (`error.kind == "invalid"`),
+    and `ApiError` refuses any other (tests/test_handler_contract.py checks every raise)."""
+
+    BAD_REQUEST = "bad_request"  # a request the handler refuses as a whole
+    MALFORMED = "malformed"  # a body that is not the media type it claims
+    INVALID = "invalid"  # schema or handler checks failed: `ApiError.violations` names each
+    UNKNOWN_PARAMETER = "unknown_parameter"  # a query parameter the spec does not declare
+    BAD_HTTP = "bad_http"  # not valid HTTP at all (server.serving)
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONFLICT = "conflict"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+    NOT_IMPLEMENTED = "not_implemented"
+
+    @property
+    def status(self) -> int:
+        """The usual status of the kind; a vendor's renderer may answer another."""
+        return _USUAL_STATUS.get(self, 400)
+
+
+_USUAL_STATUS = {
+    Kind.INVALID: 422,
+    Kind.UNAUTHORIZED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.METHOD_NOT_ALLOWED: 405,
+    Kind.CONFLICT: 409,
+    Kind.PAYLOAD_TOO_LARGE: 413,
+    Kind.UNSUPPORTED_MEDIA_TYPE: 415,
+    Kind.RATE_LIMITED: 429,
+    Kind.SERVER_ERROR: 500,
+    Kind.NOT_IMPLEMENTED: 501,
 }
 
 
@@ -61,7 +88,7 @@ class ApiError(Exception):
 
     def __init__(
         self,
-        kind: str,
+        kind: Kind | str,
         detail: str = "",
         *,
         field: str | None = None,
@@ -71,14 +98,16 @@ class ApiError(Exception):
         extra: dict | None = None,
     ):
         super().__init__(detail or kind)
-        self.kind = kind
+        self.kind = Kind(kind)
         self.detail = detail
         self.field = field
-        self.status_code = status or KIND_STATUS.get(kind, 400)
+        self.status_code = status or self.kind.status
         self.violations = violations or []
         self.headers = headers or {}
         self.extra = extra or {}
-        self.path = ""  # the request path, set by the engine before rendering
+        # the operationId the request was for (at a known path with another method: that path's
+        # first operation; None: no operation's path), set by the engine before rendering
+        self.operation: str | None = None
 
 
 @dataclass(slots=True)

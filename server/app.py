@@ -164,6 +164,16 @@ class Runtime:
                 return api
         return None
 
+    def operation_id(self, method: str, path: str) -> str | None:
+        """The operation a request is for; with a method the path does not serve, the path's
+        first operation (the renderer picks the format of that family of endpoints)."""
+        operations = self.steering.operations
+        for candidate in (method, *self.allowed_methods(path)):
+            found = operations.find(candidate, path)
+            if found is not None:
+                return found.operation_id
+        return None
+
     def allowed_methods(self, path: str) -> list[str]:
         api = self.owner(path)
         for pattern, methods in self.routes.get(api.name if api else "admin", []):
@@ -171,8 +181,9 @@ class Runtime:
                 return methods
         return []
 
-    def render_error(self, path: str, error: ApiError) -> Reply:
-        error.path = path
+    def render_error(self, method: str, path: str, error: ApiError) -> Reply:
+        """The error in the format of the API owning the path, told which operation it is for."""
+        error.operation = self.operation_id(method, path)
         api = self.owner(path)
         if api is None:
             from server import admin
@@ -206,7 +217,7 @@ class EngineMiddleware:
         if budget.exhausted:
             rate_headers["Retry-After"] = str(budget.retry_after)
             error = ApiError("rate_limited", "Rate limit exceeded", headers=rate_headers)
-            reply = rt.render_error(scope["path"], error)
+            reply = rt.render_error(scope["method"], scope["path"], error)
             return await _send_reply(send, reply)
 
         async def send_with_headers(message):

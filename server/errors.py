@@ -343,7 +343,7 @@ async def handle(request, exc: Exception) -> ConnexionResponse:
     """The one exception handler: the owning vendor renders every error."""
     runtime = request.scope["standin"]
     path = request.scope.get("path", "")
-    reply = runtime.render_error(path, as_api_error(exc, runtime, path))
+    reply = runtime.render_error(request.scope.get("method", "GET"), path, as_api_error(exc, runtime, path))
     return ConnexionResponse(
         status_code=reply.status, mimetype=reply.content_type, body=reply.encode(), headers=reply.headers
     )

@@ -78,7 +78,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         path = url.split(b"?", 1)[0].decode("latin-1")
         if runtime is None:
             return super().send_400_response(detail)
-        reply = runtime.render_error(path, ApiError("bad_http", detail, status=status))
+        reply = runtime.render_error("", path, ApiError("bad_http", detail, status=status))  # no method
         body = reply.encode()
         headers = {**reply.headers, "content-type": reply.content_type, "content-length": len(body)}
         head = f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}\r\n"

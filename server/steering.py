@@ -22,15 +22,15 @@ import socket
 import struct
 import time
 
-from server.api import KIND_STATUS, ApiError, Reply, encode_json
+from server import journal
+from server.api import ApiError, Kind, Reply, encode_json
 from server.journal import EXCHANGE
 from server.operations import OperationIndex
 from server.rules import Delay, RequestView, Rule
 from server.store import Store
 
 PREFER = b"prefer"
-KIND_OF = {status: kind for kind, status in reversed(KIND_STATUS.items())}
-KIND_OF[400] = "bad_request"
+KIND_OF = {kind.status: kind for kind in reversed(Kind)}  # the first kind of each status wins
 
 
 class Steering:
@@ -80,7 +80,7 @@ def parse_prefer(values: list[bytes]) -> dict[str, str]:
     return found
 
 
-def forced_error(api, operation, status: int, path: str, retry_after: int | None, limit: int | None) -> Reply:
+def forced_error(api, operation, status: int, retry_after: int | None, limit: int | None) -> Reply:
     """The vendor's own error answer for a status: its renderer, else the spec's example."""
     error = ApiError(KIND_OF.get(status, "server_error" if status >= 500 else "bad_request"), status=status)
     if status == 429:
@@ -88,7 +88,7 @@ def forced_error(api, operation, status: int, path: str, retry_after: int | None
         if api.rate is not None:
             error.headers["X-RateLimit-Limit"] = str(limit or api.rate.limit)
             error.headers["X-RateLimit-Remaining"] = "0"
-    error.path = path
+    error.operation = operation.operation_id if operation else None
     reply = api.render(error)
     example = _first_example(operation, status) if operation else None
     # A validation failure has no fields to name here: the spec's example of it is the vendor's body.
@@ -171,7 +171,10 @@ class SteeringMiddleware:
         arrived = time.perf_counter()
         rt, steering = self.runtime, self.steering
         exchange = scope.get(EXCHANGE)
-        note = exchange.note if exchange is not None else (lambda what: None)
+
+        def note(what: str) -> None:
+            journal.note(exchange, what)
+
         request = RequestView(scope, api, rt.prefixes[api.name], steering.operations)
         rule, receive = await _first_rule(steering.rules, request, receive)
         delay = 0.0
@@ -185,7 +188,8 @@ class SteeringMiddleware:
         try:
             plan = _prefer_plan(prefer, request.operation(), api, scope["path"])
         except ApiError as error:
-            error.path = scope["path"]
+            operation = request.operation()
+            error.operation = operation.operation_id if operation else None
             return await send_reply(send, api.render(error))
         if prefer:
             note("prefer " + ", ".join(f"{k}={v}" for k, v in prefer.items()))
@@ -203,9 +207,7 @@ class SteeringMiddleware:
             return await send_reply(send, plan["reply"], applied)
         if rule is not None and rule.status:
             limit = rt.rate_limit or None
-            reply = forced_error(
-                api, request.operation(), rule.status, scope["path"], rule.retry_after, limit
-            )
+            reply = forced_error(api, request.operation(), rule.status, rule.retry_after, limit)
             return await send_reply(send, reply)
         if "run_on_copy" in plan:
             scope["standin"] = throwaway(rt)  # the engine middleware keeps this runtime
@@ -277,7 +279,7 @@ def _prefer_plan(prefer: dict, operation, api, path: str) -> dict:
         plan["reply"] = Reply(status, value, {}, media)
         plan["applied"] = f"example={prefer['example']}"
     elif code is not None and code >= 400:
-        plan["reply"] = forced_error(api, operation, code, path, None, None)
+        plan["reply"] = forced_error(api, operation, code, None, None)
         plan["applied"] = f"code={code}"
     elif code is not None:
         plan["expect"], plan["applied"] = code, f"code={code}"

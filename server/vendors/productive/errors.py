@@ -7,8 +7,6 @@ failing rule, pointer `data/attributes/<field>` where relationships are named wi
 
 from __future__ import annotations
 
-import re
-
 from server.api import ApiError, Reply, Violation
 from server.vendors.productive.jsonapi import CONTENT_TYPE
 
@@ -133,9 +131,8 @@ def parameter_errors(violations: list[Violation]) -> tuple[int, list[dict]]:
 
 def render(error: ApiError) -> Reply:
     status = error.status_code
-    match = re.search(r"/api/v2/(widgets|entitlements)(/?)([^/]*)", error.path)
-    type_ = match.group(1) if match else ""
-    creating = bool(match) and not match.group(3)
+    type_, _, action = (error.operation or "").rpartition("_")  # widgets_create: widgets, create
+    creating = action == "create"
     if error.kind == "invalid" and error.violations and error.violations[0].location != "body":
         status, errors = parameter_errors(error.violations)
     elif error.kind == "invalid":

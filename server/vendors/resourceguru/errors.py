@@ -83,7 +83,10 @@ def _v1(error: ApiError) -> Reply:
     return Reply(status, body, dict(error.headers))
 
 
+OAUTH_OPERATIONS = {"oauth_authorize", "oauth_token"}  # answer in RFC 6749's error format
+
+
 def render(error: ApiError) -> Reply:
-    if "/oauth/" in error.path:
+    if error.operation in OAUTH_OPERATIONS:
         return _oauth(error)
     return _v1(error)
