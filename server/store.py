@@ -15,6 +15,7 @@ counter key per table); a tenant is a key prefix inside it.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -119,7 +120,8 @@ class Store:
 
         The lookup is built on first use and kept up to date by `insert`, `update` and `delete`,
         so a write elsewhere (another table, another tenant) costs it nothing. A looked-up field
-        changes only through `update`: a hit is checked anyway, and a stale one rebuilds it."""
+        changes only through `update` (other fields of the record found may change in place): a
+        hit is checked anyway, and a stale one rebuilds it."""
         key = (str(tenant), name, field)
         try:
             for _ in range(2):
@@ -130,8 +132,6 @@ class Store:
                 if not found:
                     return None
                 record = found[0]
-                if self.lock.depth:
-                    self._touched.add(key[:2])
                 if record.get(field) == value and self._rows(*key[:2]).get(record["id"]) is record:
                     return record
                 self._lookups.pop(key, None)  # changed behind the store's back: build it again
@@ -169,6 +169,25 @@ class Store:
             for field in self._looked_up.pop((tenant, name), ()):
                 self._lookups.pop((tenant, name, field), None)
         self._touched = set()
+
+    def prune_oldest(self, tenant: str, name: str, expired: Callable[[dict], bool], at_most: int = 64) -> int:
+        """Delete the oldest records (lowest ids: sessions, in the order they were issued) that
+        `expired` says have ended, up to the first that has not; records that never end (expired
+        None, e.g. seeded demo tokens) are passed over. Called on each new session, it keeps pace
+        with them at the cost of what it deletes, not of the table. The number deleted."""
+        ended = []
+        for record in itertools.islice(self._rows(str(tenant), name).values(), at_most):
+            verdict = expired(record)
+            if verdict is None:
+                continue
+            if not verdict:
+                break
+            ended.append(record["id"])
+        if ended:
+            with self.lock:
+                for record_id in ended:
+                    self.delete(tenant, name, record_id)
+        return len(ended)
 
     def ordered(self, tenant: str, name: str, fields: tuple[str, ...]) -> list[dict]:
         """The table's records sorted by these fields: a listing in that order pages through it

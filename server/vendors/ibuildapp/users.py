@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from server import clock
 from server.api import ApiError
 from server.vendors.ibuildapp import cascade
 from server.vendors.ibuildapp import records as rec
 from server.vendors.ibuildapp import views as v
-from server.vendors.ibuildapp.auth import AUTH_TENANT, app_exists, tenant
+from server.vendors.ibuildapp.auth import AUTH_TENANT, SESSION_LIFETIME, app_exists, session_ended, tenant
 from server.vendors.ibuildapp.common import (
     add_member,
     by_id,
@@ -43,7 +44,9 @@ def _app_code(code: str) -> str:
 def _session_token(app: str, user_id: int) -> str:
     s = store()
     token = f"ibuildapp-{app}-{user_id}-{s.next_id('ibuildapp_sessions')}"
-    s.insert(AUTH_TENANT, "tokens", {"token": token, "app": app, "user_id": user_id})
+    ends = clock.now() + SESSION_LIFETIME
+    s.insert(AUTH_TENANT, "tokens", {"token": token, "app": app, "user_id": user_id, "expires_at": ends})
+    s.prune_oldest(AUTH_TENANT, "tokens", session_ended)
     return token
 
 

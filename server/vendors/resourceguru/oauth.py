@@ -113,10 +113,7 @@ async def oauth_token(body):
             code["used"] = True
             token = auth.issue(store, client, code["email"])
         else:  # refresh_token (the schema allows no other grant)
-            old = next(
-                store.find(OAUTH, "tokens", lambda t: t["refresh_token"] == data.get("refresh_token")),
-                None,
-            )
+            old = store.first_with(OAUTH, "tokens", "refresh_token", data.get("refresh_token"))
             if old is None or old["revoked"] or old["client_id"] != client["client_id"]:
                 raise _bad_grant()
             old["revoked"] = True  # the old access token stops working at once
