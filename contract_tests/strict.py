@@ -71,14 +71,10 @@ def undeclared_keys(value, schema, root: dict, where: str = "$") -> list[str]:
     for index, member in enumerate(members):
         alternatives = member.get("oneOf") or member.get("anyOf")
         if alternatives:
-            rest = [
-                {
-                    k: v
-                    for k, v in m.items()
-                    if k not in ("allOf", "oneOf", "anyOf") or (k != "allOf" and n != index)
-                }
-                for n, m in enumerate(members)
-            ]
+            # The rest of the schema, flattened already: without allOf (its members are in the
+            # list) and without this alternative list (the one being chosen from).
+            rest = [{k: v for k, v in m.items() if k != "allOf"} for m in members]
+            rest[index] = {k: v for k, v in rest[index].items() if k not in ("oneOf", "anyOf")}
             return _best_alternative(value, alternatives, rest, root, where)
     if isinstance(value, list):
         items = [m["items"] for m in members if "items" in m]

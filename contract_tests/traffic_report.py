@@ -20,6 +20,10 @@ from contract_tests.validation import Exchange, Finding, normalized
 MAX_EXCHANGES = 10_000  # kept one by one in the JSON report; counted beyond that
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass
 class Row:
     operation: str
@@ -83,8 +87,9 @@ class Report:
         documented = sum(1 for r in self.rows.values() if r.documented)
         outside = sum(r.exchanges for r in self.rows.values() if not r.documented)
         return (
-            f"{self.api}: {self.total} exchanges, {exercised} of {documented} operations exercised, "
-            f"{outside} exchanges outside the spec; {self.count('error')} errors, {self.count('warning')} warnings"
+            f"{self.api}: {_n(self.total, 'exchange')}, {exercised} of {documented} operations exercised, "
+            f"{_n(outside, 'exchange')} outside the spec; {_n(self.count('error'), 'error')}, "
+            f"{_n(self.count('warning'), 'warning')}"
         )
 
     def text(self) -> str:

@@ -151,7 +151,7 @@ def test_proxy_passes_traffic_unchanged_and_finds_nothing_wrong_with_standin(ups
     assert rows["DELETE /api/v2/widgets/{id}"]["exchanges"] == 1
     assert rows["DELETE /api/v2/entitlements/{id}"]["exchanges"] == 0  # listed, not exercised
     assert "not exercised" in (tmp_path / "validation.txt").read_text()
-    assert "0 errors, 1 warnings" in out
+    assert "0 errors, 1 warning" in out
 
 
 # ------------------------------------------------------------------ a deliberately broken upstream
