@@ -20,10 +20,10 @@ from connexion.jsonifier import Jsonifier
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import MutableHeaders
 
 import fixtures
-from server import errors, fastpath
+from server import dispatch, errors, fastpath, limits
 from server.api import API_KEY, SPECS, Api, ApiError, Reply, bind
 from server.clock import Clock
 from server.cors import AnyOriginCORS
@@ -137,6 +137,7 @@ class Runtime:
         sequences are the same whichever other APIs are mounted."""
         self.limiter.reset()
         self.clock.reset()
+        dispatch.KEPT.empty()  # kept answers of the old state would only hold memory
         reseed = seed is not None and (seed != self.seed or not self._snapshots)
         if seed is not None:
             self.seed = seed
@@ -203,12 +204,13 @@ class EngineMiddleware:
             return await self.app(scope, receive, send)
         rt = scope.setdefault("standin", self.runtime)  # steering may run a request on a copy
         bind(scope)
+        limits.strict_authorization(scope)  # `scheme SP token68` or no credentials at all
         api = rt.owner(scope["path"])
         scope[API_KEY] = api.name if api is not None else None  # whose store answers (dispatch)
         if api is None or api.rate is None or rt.rate_limit == 0:
             return await self.app(scope, receive, send)
         limit = rt.rate_limit or api.rate.limit
-        client = api.rate.key(dict(Headers(scope=scope))) or "anonymous"
+        client = limits.client_key(api.rate, scope)  # the authenticated client, else the address
         budget = rt.limiter.hit((api.name, client), limit, api.rate.window)
         rate_headers = {
             "X-RateLimit-Limit": str(limit),

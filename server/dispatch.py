@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 
 from connexion import context as connexion_context
 from connexion import utils
@@ -336,10 +337,47 @@ class EngineOperation:
         if keep is not None and 200 <= response.status_code < 300 and not store.lock.depth:
             key, stamp = keep
             if stamp == (store.generation, store.epoch, int(scope["standin"].clock.time())):
-                if len(self.kept) >= self.KEPT_PER_OPERATION:
-                    self.kept.clear()
-                self.kept[key] = (stamp, (response.status_code, tuple(response.raw_headers), response.body))
+                answer = (response.status_code, tuple(response.raw_headers), response.body)
+                KEPT.keep(self, key, stamp, answer)
         await response(scope, receive, send)
+
+
+class KeptBudget:
+    """The byte budget of every operation's kept answers in the process: an answer larger than a
+    quarter of it is not kept, and keeping one past it empties them all (as does a reset), so a
+    few large lists cannot hold memory that writes and resets never free."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self._holders: weakref.WeakSet = weakref.WeakSet()  # EngineOperations holding answers
+
+    def keep(self, op: EngineOperation, key: tuple, stamp: tuple, answer: tuple) -> None:
+        size = len(answer[2]) + sum(len(k) + len(v) for k, v in answer[1]) + 256
+        if size > self.limit // 4:
+            return
+        if len(op.kept) >= op.KEPT_PER_OPERATION:
+            self._forget(op)
+        old = op.kept.pop(key, None)
+        if old is not None:
+            self.used -= old[2]
+        if self.used + size > self.limit:
+            self.empty()
+        op.kept[key] = (stamp, answer, size)
+        self.used += size
+        self._holders.add(op)
+
+    def _forget(self, op: EngineOperation) -> None:
+        self.used -= sum(entry[2] for entry in op.kept.values())
+        op.kept.clear()
+
+    def empty(self) -> None:
+        for op in list(self._holders):
+            op.kept.clear()
+        self._holders.clear()
+        self.used = 0
+
+
+KEPT = KeptBudget(16 << 20)  # bytes
 
 
 class _NoStore:

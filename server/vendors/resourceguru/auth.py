@@ -12,9 +12,13 @@ import binascii
 import secrets
 
 from server import clock
+from server.api import runtime
 
 OAUTH = "_oauth"
-TOKEN_LIFETIME = 604800  # seven days
+TOKEN_LIFETIME = 604800  # seven days (seed 003: "Tokens expire after 7 days and need to be refreshed")
+# How long a refresh token stays usable is not documented: Standin keeps an unrevoked token's
+# record (and so its refresh token) this long after issue, then prunes it.
+REFRESH_LIFETIME = 30 * 86400
 
 
 def _store(request):
@@ -56,7 +60,21 @@ def issue(store, client: dict, email: str) -> dict:
         "revoked": False,
     }
     store.insert(OAUTH, "tokens", token)
+    store.prune_oldest(OAUTH, "tokens", _ended)
     return token
+
+
+def _ended(token: dict) -> bool | None:
+    """Whether a token record can go: revoked (refreshed) once its access token expired, or past
+    REFRESH_LIFETIME; None for one that never expires (a seeded demo token)."""
+    if token["expires_in"] is None:
+        return None
+    now = clock.now()
+    if token["revoked"]:
+        return (
+            now >= token["created_at"] + token["expires_in"] or now >= token["created_at"] + REFRESH_LIFETIME
+        )
+    return now >= token["created_at"] + REFRESH_LIFETIME
 
 
 def token_body(token: dict) -> dict:
@@ -102,10 +120,14 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 def rate_key(headers: dict) -> str | None:
-    """The registered application behind a bearer token; the user behind Basic credentials."""
-    value = headers.get("authorization") or headers.get("Authorization") or ""
-    if value.lower().startswith("bearer "):
-        number, dot, _ = value[7:].strip().partition(".")
-        return f"app:{number}" if dot and number.isdigit() else None
+    """The registered application of a live access token; the user of valid Basic credentials.
+    None for anything else (charged to the client's address, server.limits): a made-up token
+    naming application 1 must not spend application 1's budget."""
+    value = headers.get("authorization") or ""
+    store = runtime().stores["resourceguru"]
+    scheme, _, credentials = value.partition(" ")
+    if scheme.lower() == "bearer":
+        found = store.first_with(OAUTH, "tokens", "access_token", credentials)
+        return f"app:{found['client_id']}" if live(found) else None
     basic = basic_credentials(value)
-    return f"user:{basic[0].lower()}" if basic else None
+    return f"user:{basic[0].lower()}" if basic and check_password(store, *basic) else None
