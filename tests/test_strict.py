@@ -1,8 +1,8 @@
 """Undeclared keys (contract_tests/strict.py) and the schemathesis check built on it (hooks.py).
 
-Standin's own contract runs fail on a key the schema does not declare; runs against other
-servers do not (STANDIN_UNDECLARED_KEYS). Proven on a broken variant: Standin's Productive with
-one extra attribute in its widget list.
+Standin's own contract runs (pytest, and `standin contract` in-process) fail on a key the schema
+does not declare; runs against other servers do not (STANDIN_UNDECLARED_KEYS). Proven on a
+broken variant: Standin's Productive with one extra attribute in its widget list.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import yaml
 from schemathesis.core.failures import FailureGroup
 
 from contract_tests import hooks  # noqa: F401  (registers the check)
+from contract_tests.runner import run
 from contract_tests.strict import undeclared_keys
 from server.api import SPECS
 from server.app import create_app
@@ -68,12 +69,13 @@ def test_the_walk_follows_refs_allof_and_the_best_fitting_alternative():
     ]
 
 
-def _variant():
+def _variant(root: bool = True):
     """Standin's Productive whose widget list carries one attribute the spec does not declare."""
-    app = create_app(["productive"], root=True, rate_limit=0)
+    app = create_app(["productive"], root=root, rate_limit=0)
+    path = "/api/v2/widgets" if root else "/productive/api/v2/widgets"
 
     async def variant(scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/api/v2/widgets" or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["path"] != path or scope["method"] != "GET":
             return await app(scope, receive, send)
         start = {}
 
@@ -92,6 +94,7 @@ def _variant():
 
         await app(scope, receive, capture)
 
+    variant.runtime = app.runtime  # where the contract runner reads the demo credentials
     return variant
 
 
@@ -118,3 +121,19 @@ def test_the_check_fails_an_extra_key_in_standins_own_runs_only(mode, monkeypatc
     ]
     # The same request to Standin as it is passes.
     _widget_list(create_app(["productive"], root=True, rate_limit=0)).call_and_validate(headers=headers)
+
+
+def test_standin_contract_in_process_fails_the_extra_key(tmp_path):
+    code = run(
+        "productive",
+        app=_variant(root=False),
+        max_examples=3,
+        report_dir=str(tmp_path),
+        seed=1,
+        phases="examples,fuzzing",
+    )
+    assert code == 1
+    rows = {r["label"]: r for r in json.loads((tmp_path / "verdict.json").read_text())}
+    failures = rows["GET /api/v2/widgets"]["failures"]
+    assert [f["check"] for f in failures] == ["undeclared_keys"]
+    assert failures[0]["message"].startswith("Keys the schema does not declare: $.data[0].attributes.colour")
