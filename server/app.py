@@ -249,6 +249,7 @@ def create_app(
     fast: bool | None = None,
     journal: int = 1000,
     latency: str | None = None,
+    admin_token: str | None = None,
 ) -> connexion.AsyncApp:
     """The ASGI app: each API under its prefix (or one API at the root), plus the control API.
 
@@ -304,11 +305,16 @@ def create_app(
     # and preflights are answered before the rate limiter), steering, then the engine.
     app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(
-        AnyOriginCORS, position=MiddlewarePosition.BEFORE_EXCEPTION, expose_headers=EXPOSED, max_age=600
+        AnyOriginCORS,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        expose_headers=EXPOSED,
+        max_age=600,
+        admin_token=admin_token,  # the control API's (server/cors.py)
     )
     app.add_middleware(SteeringMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.add_middleware(EngineMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=runtime)
     app.runtime = runtime
+    app.admin_token = admin_token
     app.engine = engine
     fastpath.verify_app(app, engine)
     return app

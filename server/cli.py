@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
+import secrets
 import socket
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -54,6 +56,7 @@ def serve(args) -> int:
         keep_answers=not args.fresh_answers,
         journal=args.journal,
         latency=args.latency,
+        admin_token=_admin_token(args),
     )
     try:  # bound once the app is built: until then a client is refused, not kept waiting
         sock = _bind(args.host, args.port)
@@ -65,7 +68,7 @@ def serve(args) -> int:
     except persistence.StateError as e:
         print(f"standin: {e}", file=sys.stderr)
         return 2
-    _banner(app, f"http://{args.host}:{args.port}", args.seed)
+    _banner(app, f"http://{args.host}:{args.port}", args.seed, app.admin_token)
     if app.engine.freeze_collector:
         fastpath.hold_collector(app.runtime)
     # The standard event loop answers queued requests in the order they came; uvloop does not,
@@ -100,8 +103,22 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _banner(app, base: str, seed: int) -> None:
+def _admin_token(args) -> str | None:
+    """The control API's token: --admin-token, else one made up when Standin listens beyond
+    this machine (anyone on the network could otherwise reset it); printed in the banner."""
+    if args.admin_token:
+        return args.admin_token
+    try:
+        local = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        local = False
+    return None if local else secrets.token_urlsafe(18)
+
+
+def _banner(app, base: str, seed: int, admin_token: str | None = None) -> None:
     print(f"Standin {__version__} on {base}  (seed {seed}; control API {base}/_standin/apis)")
+    if admin_token:
+        print(f"  control API changes need the header  X-Standin-Admin-Token: {admin_token}")
     for api in app.runtime.apis:
         prefix = app.runtime.prefixes[api.name]
         print(f"  {api.title:<28} {base}{prefix or '/'}   docs: {base}/_standin/docs/{api.name}")
@@ -172,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--latency", type=_latency, help="delay every vendor answer: MS or MIN-MAX milliseconds (uniform)"
+    )
+    p.add_argument(
+        "--admin-token",
+        default=os.environ.get("STANDIN_ADMIN_TOKEN"),
+        help="required (X-Standin-Admin-Token) by control API changes; made up when --host is not loopback",
     )
     p.add_argument(
         "--fresh-answers",

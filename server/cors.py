@@ -12,9 +12,15 @@ body) when a browser says it comes from elsewhere: an `Origin` naming another ho
 or `Sec-Fetch-Site: cross-site|same-site`. A POST with a form or text body, what a cross-site
 form or simple POST sends, is refused too (415: the control API takes JSON bodies). A POST
 without a body and without an `Origin` (curl, a test) still works.
+
+With an admin token (`standin serve --admin-token`, made up automatically when Standin listens
+on a non-loopback address), those calls, and the reads that disclose state (`/_standin/state`,
+`/_standin/requests`), also need `X-Standin-Admin-Token: <token>` (401 otherwise).
 """
 
 from __future__ import annotations
+
+import hmac
 
 METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"  # Starlette's "*"
 ASKED = {
@@ -28,6 +34,8 @@ PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-
 
 ADMIN_PREFIX = "/_standin"
 SAFE_METHODS = ("GET", "HEAD")
+DISCLOSING = ("/_standin/state", "/_standin/requests")  # reads guarded by the admin token
+TOKEN_HEADER = b"x-standin-admin-token"
 SIMPLE_BODIES = (b"application/x-www-form-urlencoded", b"multipart/form-data", b"text/plain")
 
 
@@ -58,7 +66,7 @@ async def refuse(send, status: int, reason: str) -> None:
     from server.admin import render  # the control API's error body
     from server.api import ApiError
 
-    kind = "forbidden" if status == 403 else "unsupported_media_type"
+    kind = {401: "unauthorized", 403: "forbidden"}.get(status, "unsupported_media_type")
     reply = render(ApiError(kind, f"The control API refuses {reason}", status=status))
     body = reply.encode()
     headers = [(b"content-type", reply.content_type.encode()), (b"content-length", str(len(body)).encode())]
@@ -67,8 +75,11 @@ async def refuse(send, status: int, reason: str) -> None:
 
 
 class AnyOriginCORS:
-    def __init__(self, app, expose_headers: list[str], max_age: int = 600) -> None:
+    def __init__(
+        self, app, expose_headers: list[str], max_age: int = 600, admin_token: str | None = None
+    ) -> None:
         self.app = app
+        self.admin_token = admin_token.encode() if admin_token else None
         self.with_origin = [
             (b"access-control-allow-origin", b"*"),
             (b"access-control-expose-headers", ", ".join(expose_headers).encode()),
@@ -85,6 +96,8 @@ class AnyOriginCORS:
         origin = asked.get(b"origin")
         method_asked = asked.get(b"access-control-request-method")
         if scope["path"].startswith(ADMIN_PREFIX):
+            if self.admin_token is not None and not self._authorized(scope):
+                return await refuse(send, 401, "calls without its token (X-Standin-Admin-Token)")
             if scope["method"] == "OPTIONS" and method_asked is not None:
                 if method_asked.decode("latin-1") not in SAFE_METHODS:
                     return await refuse(send, 403, "preflights of state-changing calls")
@@ -113,6 +126,15 @@ class AnyOriginCORS:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+    def _authorized(self, scope) -> bool:
+        """Whether a control API call may go on: a read that discloses nothing, or the token."""
+        if scope["method"] in (*SAFE_METHODS, "OPTIONS") and not scope["path"].startswith(DISCLOSING):
+            return True
+        for name, value in scope["headers"]:
+            if name == TOKEN_HEADER:
+                return hmac.compare_digest(value, self.admin_token)
+        return False
 
     async def _preflight(self, send, method: bytes, headers: bytes | None, private_network) -> None:
         out = [

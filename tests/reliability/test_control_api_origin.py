@@ -6,11 +6,15 @@ browser sends for such a page (server/cors.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import httpx
 import pytest
 
 from server.vendors.resourceguru import API
-from tests.live import serve
+from tests.live import free_port, serve
 
 H = API.demo["headers"]
 EVIL = "http://evil.example"
@@ -73,3 +77,42 @@ def test_the_same_origin_and_tools_without_a_browser_still_reset(base):
     assert httpx.post(f"{base}/_standin/reset").status_code == 200  # curl -X POST
     r = httpx.put(f"{base}/_standin/clock", json={"frozen": False})
     assert r.status_code == 200, r.text
+
+
+def test_an_admin_token_guards_changes_and_disclosing_reads():
+    with serve("--api", "resourceguru", "--admin-token", "s3cret") as url, httpx.Client(base_url=url) as http:
+        assert http.post("/_standin/reset").status_code == 401
+        assert http.post("/_standin/reset", headers={"X-Standin-Admin-Token": "guess"}).status_code == 401
+        assert http.get("/_standin/state").status_code == 401
+        assert http.get("/_standin/requests").status_code == 401
+        assert http.get("/_standin/health").status_code == 200  # health checks and docs stay open
+        token = {"X-Standin-Admin-Token": "s3cret"}
+        assert http.post("/_standin/reset", headers=token).status_code == 200
+        assert http.get("/_standin/state", headers=token).status_code == 200
+
+
+def test_listening_beyond_loopback_makes_up_a_token_and_prints_it():
+    port = free_port()
+    command = [sys.executable, "-m", "server", "serve", "--host", "0.0.0.0", "--port", str(port)]  # noqa: S104
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        token = None
+        for line in proc.stdout:
+            if "X-Standin-Admin-Token:" in line:
+                token = line.rsplit(":", 1)[1].strip()
+                break
+        assert token and len(token) >= 20
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/_standin/health")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.post(f"{base}/_standin/reset").status_code == 401
+        assert (
+            httpx.post(f"{base}/_standin/reset", headers={"X-Standin-Admin-Token": token}).status_code == 200
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
