@@ -18,7 +18,7 @@ import zlib
 import httpx
 
 from contract_tests.traffic_report import Report
-from contract_tests.validation import Exchange, Finding, validator
+from contract_tests.validation import Exchange, Finding, is_preflight, validator
 
 # RFC 9110 7.6.1 connection-specific fields, plus Host (the upstream's own) and Content-Length
 # (recomputed by both hops: the body itself is passed on as it is).
@@ -128,8 +128,10 @@ class ValidatingProxy:
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in reply],
             decoded if decoded is not None else b"",
         )
-        operation, findings = self.checker.check(exchange)
-        self.report.add(exchange, operation, findings)
+        findings = []
+        if not is_preflight(exchange):
+            operation, findings = self.checker.check(exchange)
+            self.report.add(exchange, operation, findings)
         if findings:
             reply.append((VIOLATIONS_HEADER.encode(), violations_header(findings)))
         await self._answer(send, answer.status_code, reply, raw)

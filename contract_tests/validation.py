@@ -110,20 +110,25 @@ class SpecValidator:
             return None
 
     def check(self, exchange: Exchange) -> tuple[str, list[Finding]]:
-        """(operation, findings); an exchange outside the spec is named by its method and path."""
+        """(operation, findings); an exchange outside the spec is named by its method and path.
+        Whatever the traffic holds, this answers: an exchange the validator itself cannot read
+        is reported as not checked (a warning), never passed on as an exception."""
+        try:
+            return self._check(exchange)
+        except Exception as e:  # noqa: BLE001  (one odd recording must not stop a proxy or a report)
+            where = f"{exchange.method.upper()} {urlsplit(exchange.url).path}"
+            return where, [Finding("warning", "not-checked", "exchange", f"the validator failed: {e!r}")]
+
+    def _check(self, exchange: Exchange) -> tuple[str, list[Finding]]:
         parts = urlsplit(exchange.url)
         path = parts.path or "/"
         method = exchange.method.lower()
         try:
             template = self.finder.find(method, HOST + path).path_result.pattern
-        except (
-            PathError
-        ) as e:  # PathNotFound, OperationNotFound, ServerNotFound: a template matched the path's end only
-            if isinstance(e, OperationNotFound):
-                message = f"the spec has no {method.upper()} at this path"
-                return f"{method.upper()} {path}", [
-                    Finding("error", "unknown-method", "request method", message)
-                ]
+        except OperationNotFound:
+            message = f"the spec has no {method.upper()} at this path"
+            return f"{method.upper()} {path}", [Finding("error", "unknown-method", "request method", message)]
+        except PathError:  # PathNotFound, or ServerNotFound: a template matched the path's end only
             message = f"no path of the spec matches {path}"
             return f"{method.upper()} {path}", [Finding("error", "unknown-path", "request path", message)]
         operation = f"{method.upper()} {template}"
@@ -201,6 +206,14 @@ class SpecValidator:
 @cache
 def validator(api: str) -> SpecValidator:
     return SpecValidator(api)
+
+
+def is_preflight(exchange: Exchange) -> bool:
+    """A browser's CORS preflight: the browser's question to the server, not a vendor operation
+    (a browser HAR has one before most cross-origin calls)."""
+    return exchange.method.upper() == "OPTIONS" and bool(
+        _header(exchange.request_headers, "access-control-request-method")
+    )
 
 
 def normalized(where: str) -> str:

@@ -244,7 +244,10 @@ def _planted() -> list[dict]:
     unknown["response"]["status"] = 200
     other_host = json.loads(json.dumps(gone))
     other_host["request"]["url"] = "https://fonts.example/css"
-    return [listed, one, entitlement, changed, gone, unknown, other_host]
+    preflight = json.loads(json.dumps(gone))  # a browser's CORS question: left out, not an unknown method
+    preflight["request"]["method"] = "OPTIONS"
+    preflight["request"]["headers"] = [{"name": "Access-Control-Request-Method", "value": "DELETE"}]
+    return [listed, one, entitlement, changed, gone, unknown, other_host, preflight]
 
 
 def test_planted_violations_are_each_reported_for_their_operation(tmp_path):
@@ -267,7 +270,7 @@ def test_planted_violations_are_each_reported_for_their_operation(tmp_path):
         "DELETE /api/v2/widgets/{id}": [],
         "GET /api/v2/nothing": [("error", "unknown-path", "request path")],
     }
-    assert "1 entries left out" in result.stdout  # the other host's entry
+    assert "2 entries left out" in result.stdout  # the other host's entry and the preflight
     assert "GET /api/v2/nothing" in result.stdout and "not exercised" in result.stdout
 
 
@@ -282,3 +285,6 @@ def test_a_clean_har_exits_0_and_a_bad_file_exits_2(tmp_path):
     )
     (tmp_path / "bad.har").write_text("{not json")
     assert standin_validate("productive", tmp_path / "bad.har", tmp_path).returncode == 2
+    clean[0]["response"]["content"].update(text="@@@", encoding="base64")
+    result = standin_validate("productive", write_har(tmp_path / "bad64.har", clean), tmp_path)
+    assert result.returncode == 2 and "base64" in result.stderr and "Traceback" not in result.stderr
