@@ -7,6 +7,7 @@ webhook publishing. Operation modules import from here, never from one another's
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 from connexion.context import context
@@ -95,25 +96,29 @@ def _alive(record: dict) -> bool:
     return not record.get("deleted")
 
 
-def _page(rows: list, default_limit: str | None = "50") -> list:
-    offset = int(_query("offset", "0") or 0)
+def _page(rows, default_limit: str | None = "50") -> list:
+    """The page (offset, limit) of a list, or of an iterable read only as far as the page: a
+    page then costs its offset and size, not the table's."""
+    offset = max(0, int(_query("offset", "0") or 0))
     limit = _query("limit", default_limit)
-    if limit in (None, "", "0"):
-        return rows[offset:]
-    return rows[offset : offset + int(limit)]  # a page costs its size, not the table's
+    stop = None if limit in (None, "", "0") else offset + max(0, int(limit))
+    return rows[offset:stop] if isinstance(rows, list) else list(itertools.islice(rows, offset, stop))
 
 
 def _listing(account: str, table: str, archived_only: bool) -> list[dict]:
-    """A page of an archivable, soft-deletable table (includeArchived / includeDeleted flags)."""
-    rows = list(_store().find(account, table))
+    """A page of an archivable, soft-deletable table (includeArchived / includeDeleted flags),
+    filtered lazily in id order: it costs the page and the records skipped before it."""
     if archived_only:
-        rows = [r for r in rows if r["archived"] and not r["deleted"]]
+
+        def keep(r):
+            return r["archived"] and not r["deleted"]
     else:
-        if not _flag("includeArchived"):
-            rows = [r for r in rows if not r["archived"]]
-        if not _flag("includeDeleted"):
-            rows = [r for r in rows if not r["deleted"]]
-    return _page(rows)
+        archived, deleted = _flag("includeArchived"), _flag("includeDeleted")
+
+        def keep(r):
+            return (archived or not r["archived"]) and (deleted or not r["deleted"])
+
+    return _page(filter(keep, _store().find(account, table)))
 
 
 def _unique(values) -> list:
