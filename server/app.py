@@ -41,7 +41,14 @@ API_NAMES = [
     if (SPECS.parent / "server/vendors" / n).is_dir() and (SPECS / f"{n}.yaml").exists()
 ]
 ADMIN_PREFIX = "/_standin"
-EXPOSED = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "Retry-After", "Location", "Link", "Preference-Applied"]
+EXPOSED = [
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "Retry-After",
+    "Location",
+    "Link",
+    "Preference-Applied",
+]
 
 
 def load_api(name: str) -> Api:
