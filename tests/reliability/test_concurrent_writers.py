@@ -12,7 +12,7 @@ import pytest
 from tests.live import serve
 
 WRITERS = 32
-EACH = min(int(os.environ.get("STANDIN_WRITES_EACH", "8")), 30)  # per writer (marks stay distinct)
+EACH = min(int(os.environ.get("STANDIN_WRITES_EACH", "5")), 30)  # per writer (marks stay distinct)
 
 IB = {"Authorization": "Bearer standin-ibuildapp-demo-token"}
 RG = {"Authorization": "Bearer 1.standin-resourceguru-demo-token"}

@@ -2,7 +2,7 @@
 `standin serve` process: no undocumented 5xx, and every error answer is the vendor's JSON body
 (never uvicorn's or Starlette's text, never connexion's problem+json).
 
-Bounded for `make test`: STANDIN_FUZZ_OPERATIONS operations per API (default 25, drawn with
+Bounded for `make test`: STANDIN_FUZZ_OPERATIONS operations per API (default 10, drawn with
 STANDIN_FUZZ_SEED; "all" for every one) and STANDIN_FUZZ_EXAMPLES cases per operation and mode
 (default 1); `make soak` runs every operation. The contract suite (contract_tests/) checks the
 answers against the specs in depth."""
@@ -23,7 +23,7 @@ from contract_tests import targets
 from tests.live import serve
 
 EXAMPLES = int(os.environ.get("STANDIN_FUZZ_EXAMPLES", "1"))
-OPERATIONS = os.environ.get("STANDIN_FUZZ_OPERATIONS", "25")
+OPERATIONS = os.environ.get("STANDIN_FUZZ_OPERATIONS", "10")
 SEED = os.environ.get("STANDIN_FUZZ_SEED", "18")
 APIS = ["productive", "ibuildapp", "resourceguru"]
 JSON_TYPES = ("application/json", "application/vnd.api+json")
