@@ -12,8 +12,10 @@ NAMES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    413: "Payload Too Large",  # Standin's limits (server/inputs.py, server/serving.py)
     422: "Unprocessable Entity",
     429: "Rate Limit Exceeded",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     501: "Not Implemented",
 }
