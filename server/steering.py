@@ -52,11 +52,6 @@ class Steering:
             self._operations = OperationIndex({a.name: load_spec(a.name) for a in rt.apis}, rt.prefixes)
         return self._operations
 
-    @property
-    def idle(self) -> bool:
-        """No rule and no latency: only a `Prefer` header can steer a request."""
-        return not self.rules and self.latency is None
-
     def add(self, rule: Rule) -> None:
         self.rules = [*self.rules, rule]  # a new list: a request iterating the old one is unaffected
 
@@ -153,18 +148,22 @@ class SteeringMiddleware:
         self.app, self.runtime, self.steering = app, runtime, runtime.steering
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        prefer = None
-        for name, _ in scope["headers"]:
-            if name == PREFER:
-                prefer = [v for k, v in scope["headers"] if k == PREFER]
-                break
-        if prefer is None and self.steering.idle:
-            return await self.app(scope, receive, send)
+        """Passes a request straight on unless a rule, latency or a Prefer header may steer it:
+        with none, two attribute reads and a scan of the header names."""
+        if scope["type"] == "http":
+            steering = self.steering
+            if steering.rules or steering.latency is not None:
+                return await self._consider(scope, receive, send)
+            for name, _ in scope["headers"]:
+                if name == PREFER:
+                    return await self._consider(scope, receive, send)
+        await self.app(scope, receive, send)
+
+    async def _consider(self, scope, receive, send) -> None:
         api = self.runtime.owner(scope["path"])
-        if api is None:
+        if api is None:  # the control API, or a path no API owns
             return await self.app(scope, receive, send)
+        prefer = [value for name, value in scope["headers"] if name == PREFER]
         await self._steer(scope, receive, send, api, parse_prefer(prefer) if prefer else {})
 
     async def _steer(self, scope, receive, send, api, prefer: dict) -> None:
