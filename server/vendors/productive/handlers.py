@@ -136,9 +136,9 @@ def _create(type_: str, defaults: dict, changes_of, body):
 
 def _update(type_: str, id_: int, changes_of, body):
     store = _store()
-    with store.lock:
+    with store.lock:  # through the store, not in place: its lookups (and a shared backend) see it
         record = _existing(type_, id_)
-        record.update(changes_of(json_body(body)["data"], record))
+        record = store.update(_tenant(), type_, record["id"], changes_of(json_body(body)["data"], record))
     return _document(type_, record)
 
 
