@@ -85,7 +85,11 @@ def verdict(labels: list[str], links: list[str], outcome: dict, reproduce: str) 
     for label in labels:
         failures = outcome["failures"].get(label, [])
         successes = outcome["exercised"].get(label, 0)
-        reason = f"{successes} documented success answer(s)" if successes else _reason(outcome["statuses"].get(label, {}))
+        reason = (
+            f"{successes} documented success answer(s)"
+            if successes
+            else _reason(outcome["statuses"].get(label, {}))
+        )
         if failures:
             reason = f"{len(failures)} check(s) failed; {reason}"
         result = "FAIL" if failures else "ok" if successes else "not exercised"
@@ -107,7 +111,7 @@ def describe(failure: dict) -> str:
 
 
 def print_table(v: Verdict, out) -> None:
-    width = max((len(r.label) for r in v.rows), default=10)
+    width = max([len("operation")] + [len(r.label) for r in v.rows])
     print(f"\n{'operation':<{width}}  {'result':<13}  detail", file=out)
     for row in v.rows:
         print(f"{row.label:<{width}}  {row.result:<13}  {row.reason}", file=out)
@@ -121,6 +125,8 @@ def print_table(v: Verdict, out) -> None:
     print(f"\n{v.exercised} of {len(v.rows)} operations exercised; {v.link_line()}", file=out)
     t = v.traffic
     print(f"requests: {t.get('requests', 0)}; 429s waited out: {t.get('rate_limited', 0)}", file=out)
+    if t.get("gave_up_waiting"):
+        print("the server kept answering 429 after every retry: the run stopped waiting for it", file=out)
     if t.get("relogin"):
         r = t["relogin"]
         state = (
