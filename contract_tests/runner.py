@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -105,11 +106,11 @@ def resolve(api: str, base_url: str | None, given: list[str] | None, app=None) -
 
 
 def _config(reports: Path, scenarios: int) -> Path:
-    """The repository's schemathesis.toml, wherever the command runs from, with link inference
+    """The package's schemathesis.toml (the repository root links to it), wherever the command runs from, with link inference
     off (the stateful phase follows the spec's declared links, which are what coverage counts) and
     room for enough scenarios to follow each of them."""
     config = reports / "schemathesis.toml"
-    text = (Path(__file__).resolve().parents[1] / "schemathesis.toml").read_text(encoding="utf-8")
+    text = resources.files("contract_tests").joinpath("schemathesis.toml").read_text(encoding="utf-8")
     text += f"\n[phases.stateful]\ngeneration.max-examples = {scenarios}\ninference.algorithms = []\n"
     config.write_text(text, encoding="utf-8")
     return config

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from types import FunctionType
 from typing import Any
@@ -22,7 +23,9 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+# The specs ship inside the package (package data, read through importlib.resources); the
+# repository's `specs` link keeps the old path working for people and docs.
+SPECS = Path(str(resources.files("server").joinpath("specs")))
 
 
 class Kind(StrEnum):

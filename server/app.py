@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import pickle
+import pkgutil
 import re
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from connexion.resolver import Resolver
 from starlette.datastructures import MutableHeaders
 
 import fixtures
-from server import dispatch, errors, fastpath, limits
+from server import dispatch, errors, fastpath, limits, vendors
 from server.api import API_KEY, SPECS, Api, ApiError, Reply, bind
 from server.clock import Clock
 from server.cors import AnyOriginCORS
@@ -33,13 +34,23 @@ from server.rules import Delay
 from server.steering import Steering, SteeringMiddleware
 from server.store import Store
 
-# Every vendor API, in the order they are listed; `--api NAME` picks one. A vendor package not
-# built yet is simply absent.
-API_NAMES = [
-    n
-    for n in ("productive", "ibuildapp", "resourceguru")
-    if (SPECS.parent / "server/vendors" / n).is_dir() and (SPECS / f"{n}.yaml").exists()
-]
+# Listed first, in the order the README, the banner and /_standin/apis have always shown them;
+# any other API follows alphabetically.
+FIRST = ("productive", "ibuildapp", "resourceguru")
+
+
+def _discover_apis() -> list[str]:
+    """Every vendor API: a package in server/vendors with a spec of the same name in server/specs.
+    Adding a fourth needs no list (ARCHITECTURE.md, "Adding an API")."""
+    found = [
+        m.name
+        for m in pkgutil.iter_modules(vendors.__path__)
+        if m.ispkg and (SPECS / f"{m.name}.yaml").is_file()
+    ]
+    return sorted(found, key=lambda n: (FIRST.index(n) if n in FIRST else len(FIRST), n))
+
+
+API_NAMES = _discover_apis()  # `--api NAME` picks one
 ADMIN_PREFIX = "/_standin"
 EXPOSED = [
     "X-RateLimit-Limit",
