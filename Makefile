@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 test: $(STAMP) lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile  # two workers: most tests wait on servers and sockets
 
 # Headless Chromium and its driver (Debian packages) for tests/test_browser.py, when missing.
 browser:

@@ -88,9 +88,17 @@ class Figures:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     rss_kb: list[tuple[float, int]] = field(default_factory=list)  # (elapsed, VmRSS)
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (elapsed, server CPU seconds)
 
     def throughput(self, index: int) -> float:
         return self.windows[index] / self.window
+
+    def cpu_per_request(self, index: int) -> float:
+        """The server's CPU seconds per answered request in one window: unlike throughput it
+        does not fall when another process takes the machine, so it shows costs that grow."""
+        start = index * self.window if index >= 0 else self.seconds + index * self.window
+        inside = [c for at, c in self.cpu if start - 0.5 <= at <= start + self.window + 0.5]
+        return (inside[-1] - inside[0]) / max(self.windows[index], 1)
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -108,6 +116,9 @@ class Figures:
             "first_window_rps": round(self.throughput(0)),
             "last_window_rps": round(self.throughput(-1)),
             "last_vs_first": round(self.throughput(-1) / max(self.throughput(0), 1e-9), 3),
+            "cpu_us_first": round(self.cpu_per_request(0) * 1e6),
+            "cpu_us_last": round(self.cpu_per_request(-1) * 1e6),
+            "cpu_last_vs_first": round(self.cpu_per_request(-1) / max(self.cpu_per_request(0), 1e-9), 3),
             "p50_ms": round(self.percentile(0.50), 2),
             "p99_ms": round(self.percentile(0.99), 2),
             "max_ms": round(max(self.latencies) * 1000, 2),
@@ -116,6 +127,13 @@ class Figures:
             "rss_end_mb": round(self.rss_kb[-1][1] / 1024, 1),
             "rss_growth_mb": round(self.rss_growth_mb, 1),
         }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system time of the process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kb(pid: int) -> int:
@@ -149,6 +167,7 @@ async def _load(base: str, pid: int, figures: Figures, clients: int) -> None:
     end = started + figures.seconds
     figures.windows = [0] * max(1, round(figures.seconds / figures.window))
     figures.rss_kb.append((0.0, _rss_kb(pid)))
+    figures.cpu.append((0.0, _cpu_seconds(pid)))
 
     async def client(http: httpx.AsyncClient):
         while (now := time.monotonic()) < end:
@@ -168,13 +187,15 @@ async def _load(base: str, pid: int, figures: Figures, clients: int) -> None:
 
     async def sample_memory():
         while time.monotonic() < end:
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.5)
             figures.rss_kb.append((time.monotonic() - started, _rss_kb(pid)))
+            figures.cpu.append((time.monotonic() - started, _cpu_seconds(pid)))
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as http:
         await asyncio.gather(sample_memory(), *(client(http) for _ in range(clients)))
     figures.rss_kb.append((time.monotonic() - started, _rss_kb(pid)))
+    figures.cpu.append((time.monotonic() - started, _cpu_seconds(pid)))
 
 
 def run(seconds: float | None = None, clients: int = 4) -> Figures:
