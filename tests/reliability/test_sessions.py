@@ -11,16 +11,10 @@ import httpx
 import pytest
 
 from tests.live import serve
+from tests.reliability.soak import GRANT  # Resource Guru's documented password grant
 
 DAY = 86400
 LOGIN = {"email": "test@test.com", "password": "12345678"}
-GRANT = {
-    "grant_type": "password",
-    "username": "user@example.com",
-    "password": "secret",
-    "client_id": "the_client_id",
-    "client_secret": "the_client_secret",
-}
 
 
 @pytest.fixture
